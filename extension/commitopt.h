@@ -1,0 +1,18 @@
+/*-------------------------------------------------------------------------
+ *
+ * commitopt.h
+ *	  Declarations shared by the commitopt extension's source files.
+ *
+ * extension/commitopt.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COMMITOPT_H
+#define COMMITOPT_H
+
+/*
+ * Each concern that has settings registers them in a function of its own,
+ * called from _PG_init (commitopt.c).
+ */
+
+#endif							/* COMMITOPT_H */

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# setup-db.sh MODE: on a running cluster, creates the database and the
+# extensions, loads reference prices and the demo tenants, runs the main
+# job (simulation and recommendation).  Safe to run again: imports replace
+# their billing periods, the generator replaces its fleet, and a new
+# simulation replaces the previous one for the same window.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+commitopt_mode "$1"
+
+# The server reads the sample files, so they go where 'postgres' can read.
+log_step "copying sample data to $COMMITOPT_DATA"
+rm -rf "$COMMITOPT_DATA"
+mkdir -p "$COMMITOPT_DATA"
+cp -R "$COMMITOPT_SRC/data/." "$COMMITOPT_DATA/"
+cp -R "$COMMITOPT_SRC/test/fixtures" "$COMMITOPT_DATA/fixtures"
+chown -R postgres:postgres "$COMMITOPT_DATA" 2>/dev/null || true
+chmod -R a+rX "$COMMITOPT_DATA"
+
+if ! "$PGBIN/psql" -X -d postgres -Atqc \
+	"SELECT 1 FROM pg_database WHERE datname = '$COMMITOPT_DB'" | grep -q 1; then
+	log_step "creating database $COMMITOPT_DB"
+	"$PGBIN/createdb" "$COMMITOPT_DB"
+fi
+
+log_step "loading extensions, prices and the demo tenants"
+psql_db -v datadir="$COMMITOPT_DATA" <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE EXTENSION IF NOT EXISTS commitopt;
+SELECT commitopt.load_reference_data(:'datadir' || '/pricing');
+
+-- Tenant 1: the real, anonymized FinOps Foundation FOCUS sample (AWS,
+-- September 2024) plus an anonymized legacy CUR (November 2023).
+SELECT commitopt.ensure_tenant('demo', 'Demo: FOCUS and CUR samples') AS demo \gset
+SELECT count(*) FROM commitopt.import_billing_file(:'demo',
+	:'datadir' || '/usage/focus-1.0-sample/focus_sample_1000_days01-23.csv',
+	'focus-sample-1000');
+SELECT count(*) FROM commitopt.import_billing_file(:'demo',
+	:'datadir' || '/usage/focus-1.0-sample-10000-subset/focus_sample_10000_subset_days01-23.csv',
+	'focus-sample-10000');
+SELECT count(*) FROM commitopt.import_billing_file(:'demo',
+	:'datadir' || '/usage/cur-legacy-anonymized/aws_cur_legacy_anonymized_2023-11-01_to_10.csv',
+	'cur-legacy-sample');
+
+-- Tenant 2: a generated (synthetic) fleet of one year, with commitments.
+SELECT commitopt.ensure_tenant('synthetic', 'Demo: synthetic fleet (generated)') AS synthetic \gset
+SELECT commitopt.generate_synthetic_fleet(:'synthetic');
+SQL
+
+log_step "running the main job: simulation and Savings Plan recommendation"
+psql_db <<'SQL'
+SET client_min_messages = warning;
+SELECT commitopt.run_main_job(tenant_id) FROM commitopt.tenants ORDER BY slug;
+SQL

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make start: install what is missing, build, start the local cluster,
+# load the sample data, run the main job and print the report.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+commitopt_mode main
+
+bash "$COMMITOPT_SRC/scripts/install-deps.sh"
+log_step "building the extension"
+bash "$COMMITOPT_SRC/scripts/overlay.sh"
+bash "$COMMITOPT_SRC/scripts/cluster.sh" main start
+bash "$COMMITOPT_SRC/scripts/setup-db.sh" main
+bash "$COMMITOPT_SRC/scripts/report.sh" main
+
+cat <<TEXT
+
+commitopt is running.
+  database:  $PGBIN/psql -h $COMMITOPT_SOCKET -p $COMMITOPT_PORT -U postgres $COMMITOPT_DB
+             (or over TCP: host 127.0.0.1, port $COMMITOPT_PORT)
+  server log: $COMMITOPT_LOG
+  stop with:  make stop
+TEXT

@@ -7,14 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 commitopt_mode "$1"
 
-# The server reads the sample files, so they go where 'postgres' can read.
-log_step "copying sample data to $COMMITOPT_DATA"
-rm -rf "$COMMITOPT_DATA"
-mkdir -p "$COMMITOPT_DATA"
-cp -R "$COMMITOPT_SRC/data/." "$COMMITOPT_DATA/"
-cp -R "$COMMITOPT_SRC/test/fixtures" "$COMMITOPT_DATA/fixtures"
-chown -R postgres:postgres "$COMMITOPT_DATA" 2>/dev/null || true
-chmod -R a+rX "$COMMITOPT_DATA"
+bash "$COMMITOPT_SRC/scripts/stage-data.sh" "$1"
 
 if ! "$PGBIN/psql" -X -d postgres -Atqc \
 	"SELECT 1 FROM pg_database WHERE datname = '$COMMITOPT_DB'" | grep -q 1; then

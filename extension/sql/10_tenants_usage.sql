@@ -120,3 +120,20 @@ BEGIN
 	RETURN id;
 END
 $$;
+
+-- Analysts are database roles mapped to one tenant each.  The mapping is
+-- reference data (no tenant_id key of its own to filter on): it must be
+-- readable wherever a policy asks which tenant the session belongs to.
+CREATE TABLE commitopt.analyst_grants (
+	role_name name PRIMARY KEY,
+	tenant_id uuid NOT NULL REFERENCES commitopt.tenants ON DELETE CASCADE
+);
+
+-- current_tenant(): the tenant of this session, from the analyst grant of
+-- the session user; NULL when there is none.
+-- XXX: sessions of console users (signed per-transaction claims) are not
+-- wired in yet; until they are, only the analyst grant decides.
+CREATE FUNCTION commitopt.current_tenant()
+RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE
+RETURN (SELECT g.tenant_id FROM commitopt.analyst_grants g
+		 WHERE g.role_name = session_user);

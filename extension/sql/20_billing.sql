@@ -58,11 +58,15 @@ CREATE TABLE commitopt.billing_line_items (
 		REFERENCES commitopt.billing_imports ON DELETE CASCADE
 );
 
--- Lines of an export streamed by a client, e.g. psql's
---   \copy commitopt.billing_upload (tenant_id, line) ...
--- (see the README), consumed by commitopt.import_billing_upload().
+-- Lines of an export streamed by a client, one row per physical line,
+-- consumed by commitopt.import_billing_upload().  With psql:
+--   \copy commitopt.billing_upload (line) FROM 'export.csv'
+--       WITH (FORMAT csv, DELIMITER E'\x1f', QUOTE E'\x1e')
+-- (a delimiter and quote that never occur keep each line verbatim); the
+-- tenant is the session's (commitopt.current_tenant()).
 CREATE TABLE commitopt.billing_upload (
-	tenant_id uuid NOT NULL REFERENCES commitopt.tenants ON DELETE CASCADE,
+	tenant_id uuid NOT NULL DEFAULT commitopt.current_tenant()
+		REFERENCES commitopt.tenants ON DELETE CASCADE,
 	line_no bigint GENERATED ALWAYS AS IDENTITY,
 	line text,
 	PRIMARY KEY (tenant_id, line_no)

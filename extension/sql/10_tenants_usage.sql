@@ -80,13 +80,35 @@ SELECT s.tenant_id, s.series_id, s.account_id, s.region,
   JOIN commitopt.usage_series s USING (tenant_id, series_id)
  CROSS JOIN LATERAL unnest(h.amounts) WITH ORDINALITY AS a(instance_hours, ord);
 
--- usage_extent(tenant): the first and last instant of known usage.
+-- usage_extent(tenant): the latest stretch of time over which usage is
+-- known without a gap: coverage spans that overlap or touch are merged,
+-- and the last merged stretch is returned.  A lookback window must lie
+-- inside it, or it would count unknown hours as hours without usage.
 CREATE FUNCTION commitopt.usage_extent(tenant uuid,
 									   OUT extent_from timestamptz,
 									   OUT extent_to timestamptz)
 LANGUAGE sql STABLE
-RETURN (SELECT (min(covered_from), max(covered_to))
-		  FROM commitopt.usage_coverage WHERE tenant_id = tenant);
+BEGIN ATOMIC
+	WITH spans AS (
+		SELECT covered_from, covered_to,
+			   max(covered_to) OVER (ORDER BY covered_from, covered_to
+									 ROWS BETWEEN UNBOUNDED PRECEDING
+									 AND 1 PRECEDING) AS reach_before
+		  FROM commitopt.usage_coverage
+		 WHERE tenant_id = tenant
+	), islands AS (
+		SELECT covered_from, covered_to,
+			   count(*) FILTER (WHERE reach_before IS NULL
+								OR reach_before < covered_from)
+				   OVER (ORDER BY covered_from, covered_to) AS island
+		  FROM spans
+	)
+	SELECT min(covered_from), max(covered_to)
+	  FROM islands
+	 GROUP BY island
+	 ORDER BY island DESC
+	 LIMIT 1;
+END;
 
 -- ensure_tenant(slug, name): an operator creates a tenant; returns its id.
 -- Creating an existing slug returns the existing tenant unchanged, so that

@@ -182,13 +182,14 @@ BEGIN
 	SELECT * INTO actor FROM commitopt.users u
 	 WHERE u.user_id = acting_user AND NOT u.disabled;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'acting user % does not exist or is disabled', acting_user
-			USING ERRCODE = 'insufficient_privilege';
+		RAISE EXCEPTION 'acting user does not exist or is disabled'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The acting user is %s.', acting_user);
 	END IF;
 	IF need_admin AND actor.role <> 'admin' THEN
 		RAISE EXCEPTION 'permission denied to manage the users of this tenant'
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = format('User %s has the role %s; only admin may.', acting_user, actor.role);
+				  DETAIL = format('The acting user has the role %s; only an admin may.', actor.role);
 	END IF;
 	RETURN actor;
 END
@@ -208,8 +209,9 @@ BEGIN
 	SELECT * INTO u FROM commitopt.users x
 	 WHERE x.tenant_id = actor.tenant_id AND x.user_id = target FOR UPDATE;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'user % does not exist', target
-			USING ERRCODE = 'no_data_found';
+		RAISE EXCEPTION 'user does not exist in the acting user''s tenant'
+			USING ERRCODE = 'no_data_found',
+				  DETAIL = format('The user asked for is %s.', target);
 	END IF;
 	RETURN u;
 END
@@ -229,7 +231,7 @@ BEGIN
 						  AND u.role = 'admin' AND NOT u.disabled) THEN
 		RAISE EXCEPTION 'cannot remove the last administrator of the tenant'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  DETAIL = format('User %s is the only enabled admin.', target.user_id),
+				  DETAIL = 'The user is the only enabled admin of the tenant.',
 				  HINT = 'Make another user admin first.';
 	END IF;
 END

@@ -5,7 +5,7 @@
 SET commitopt.password_hash_memory = 64;   -- tests only: cheap hashes
 SET commitopt.password_hash_iterations = 1;
 
-SELECT commitopt.create_tenant_with_admin('fc08', 'FC-08', 'u1@fc08.example',
+SELECT commitopt.create_tenant_with_admin('users-fc08', 'FC-08', 'u1@fc08.example',
 	'Uma', 'Ulrich', 'Gr3en#Field') AS u1 \gset
 -- history(): how many entries u1 has.
 CREATE FUNCTION pg_temp.history() RETURNS bigint LANGUAGE sql
@@ -80,3 +80,6 @@ SET commitopt.password_history = 3;
 SELECT rule FROM commitopt.password_check_for_user(:'u1', pg_temp.p(23));
 SELECT rule FROM commitopt.password_check_for_user(:'u1', pg_temp.p(22));
 RESET commitopt.password_history;
+
+-- Leave nothing behind for other tests.
+DELETE FROM commitopt.tenants WHERE slug LIKE 'users-%';

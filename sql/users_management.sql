@@ -4,27 +4,28 @@ SET commitopt.password_hash_memory = 64;   -- tests only: cheap hashes
 SET commitopt.password_hash_iterations = 1;
 
 -- The operator creates a tenant with its first admin (no forced change).
-SELECT commitopt.create_tenant_with_admin('acme', 'Acme Corp',
+SELECT commitopt.create_tenant_with_admin('users-acme', 'Acme Corp',
 	'Ada.Admin@Acme.example', 'Ada', 'Admin', 'Gr3en#Field') AS ada \gset
 -- Again, same tenant and e-mail in another case: the same user, unchanged.
-SELECT commitopt.create_tenant_with_admin('acme', 'Acme Corp',
+SELECT commitopt.create_tenant_with_admin('users-acme', 'Acme Corp',
 	'ada.admin@acme.EXAMPLE', 'Ada', 'Admin', 'Other#Pass1') = :'ada' AS same_user;
 SELECT t.slug, u.email, u.first_name, u.last_name, u.role, u.disabled,
 	   u.must_change_password,
 	   u.password_hash ~ '^\$argon2id\$v=19\$m=64,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$' AS argon2id_hash,
 	   (SELECT count(*) FROM commitopt.password_history h
 		 WHERE h.user_id = u.user_id AND h.password_hash = u.password_hash) AS history_entries
-  FROM commitopt.users u JOIN commitopt.tenants t USING (tenant_id);
+  FROM commitopt.users u JOIN commitopt.tenants t USING (tenant_id)
+ WHERE t.slug = 'users-acme';
 -- The address is unique across tenants, in any case.
-SELECT commitopt.create_tenant_with_admin('globex', 'Globex',
+SELECT commitopt.create_tenant_with_admin('users-globex', 'Globex',
 	'ADA.ADMIN@acme.example', 'Ada', 'Admin', 'Gr3en#Field');
-SELECT count(*) AS globex_tenants FROM commitopt.tenants WHERE slug = 'globex';
+SELECT count(*) AS globex_tenants FROM commitopt.tenants WHERE slug = 'users-globex';
 -- The first admin's password meets the policy too: 'Gus' is 3 letters,
 -- the first name and the whole e-mail local part; nothing is created.
-SELECT commitopt.create_tenant_with_admin('globex', 'Globex',
+SELECT commitopt.create_tenant_with_admin('users-globex', 'Globex',
 	'gus@globex.example', 'Gus', 'Grant', 'Gus#2024xyz');
-SELECT count(*) AS globex_tenants FROM commitopt.tenants WHERE slug = 'globex';
-SELECT commitopt.create_tenant_with_admin('globex', 'Globex',
+SELECT count(*) AS globex_tenants FROM commitopt.tenants WHERE slug = 'users-globex';
+SELECT commitopt.create_tenant_with_admin('users-globex', 'Globex',
 	'gus@globex.example', 'Gus', 'Grant', 'Bl4ck#Stone') AS gus \gset
 
 -- The admin creates users, who must choose a new password at first login.
@@ -46,7 +47,7 @@ SELECT commitopt.create_user(:'ada', 'MAX.member@acme.example', 'Nat', 'Nobody',
 -- 'Nobody1' is 7 characters and contains the last name.
 SELECT commitopt.create_user(:'ada', 'nat@acme.example', 'Nat', 'Nobody', 'member', 'Nobody1');
 SELECT commitopt.create_user(:'ada', 'nat@acme.example', 'Nat', 'Nobody', 'member', NULL);
-SELECT count(*) AS acme_users FROM commitopt.users WHERE tenant_id = commitopt.tenant_id('acme');
+SELECT count(*) AS acme_users FROM commitopt.users WHERE tenant_id = commitopt.tenant_id('users-acme');
 
 -- Rights: members and viewers manage nobody; an admin of another tenant
 -- does not see this tenant's users; an unknown acting user is refused.
@@ -94,7 +95,7 @@ SELECT role, must_change_password
 -- verify_login: case-insensitive address; wrong password, unknown address
 -- and null give no row.
 SELECT role, must_change_password, user_id = :'ada' AS is_ada,
-	   tenant_id = commitopt.tenant_id('acme') AS in_acme
+	   tenant_id = commitopt.tenant_id('users-acme') AS in_acme
   FROM commitopt.verify_login('ADA.admin@ACME.example', 'Gr3en#Field');
 SELECT count(*) AS wrong FROM commitopt.verify_login('ada.admin@acme.example', 'Gr3en#Fielc');
 SELECT count(*) AS unknown FROM commitopt.verify_login('nobody@acme.example', 'Gr3en#Field');
@@ -153,7 +154,10 @@ SELECT has_table_privilege('users_outsider', 'commitopt.users', 'SELECT') AS use
 	   has_table_privilege('users_outsider', 'commitopt.password_history', 'SELECT') AS history_readable;
 SET ROLE users_outsider;
 SELECT commitopt.verify_login('ada.admin@acme.example', 'Gr3en#Field');
-SELECT commitopt.create_tenant_with_admin('evil', 'Evil', 'e@evil.example', 'Eve', 'Evil', 'Qzx7#Wvk');
+SELECT commitopt.create_tenant_with_admin('users-evil', 'Evil', 'e@evil.example', 'Eve', 'Evil', 'Qzx7#Wvk');
 RESET ROLE;
 REVOKE USAGE ON SCHEMA commitopt FROM users_outsider;
 DROP ROLE users_outsider;
+
+-- Leave nothing behind for other tests.
+DELETE FROM commitopt.tenants WHERE slug LIKE 'users-%';

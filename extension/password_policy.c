@@ -442,7 +442,9 @@ password_failures_detail(const PasswordFailures *failures)
 
 /*
  * password_raise_failures throws the one error for a rejected password:
- * invalid characters on their own, everything else together.
+ * invalid characters on their own, everything else together.  The
+ * statement is kept out of the server log: it may hold the password as a
+ * literal (CREATE ROLE ... PASSWORD '...').
  */
 static void
 password_raise_failures(const PasswordFailures *failures, const char *whose)
@@ -454,12 +456,14 @@ password_raise_failures(const PasswordFailures *failures, const char *whose)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("%s contains invalid characters", whose),
-				 errdetail("%s", failures->message[0])));
+				 errdetail("%s", failures->message[0]),
+				 errhidestmt(true)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s does not meet the password policy", whose),
 			 errdetail("%s", password_failures_detail(failures)),
-			 errhint("Fix every point listed; the password is not stored.")));
+			 errhint("Fix every point listed; the password is not stored."),
+			 errhidestmt(true)));
 }
 
 /*
@@ -569,7 +573,8 @@ password_role_hook(const char *username, const char *shadow_pass,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("password of role \"%s\" is pre-hashed and cannot be checked against the password policy",
 							username),
-					 errhint("Give the password in plain text, or have a superuser set commitopt.password_allow_prehashed.")));
+					 errhint("Give the password in plain text, or have a superuser set commitopt.password_allow_prehashed."),
+					 errhidestmt(true)));
 	}
 	else
 	{

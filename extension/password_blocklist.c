@@ -455,6 +455,11 @@ password_is_breached(const char *password, int len)
 			curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
 			if (password_breach_ca_file && password_breach_ca_file[0])
 				curl_easy_setopt(curl, CURLOPT_CAINFO, password_breach_ca_file);
+			/*
+			 * XXX: blocks the backend up to the timeout; a query cancel
+			 * waits for it.  A multi-handle loop checking interrupts
+			 * would fix that.
+			 */
 			rc = curl_easy_perform(curl);
 			if (rc == CURLE_OK)
 				curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -127,6 +127,7 @@ password_check_encoding(const char *pw, int len, PasswordFailures *failures)
 					  pstrdup("The password contains a NUL byte."));
 		return false;
 	}
+	/* XXX: assumes a UTF8 database, as the project's clusters are. */
 	if (!pg_verify_mbstr(PG_UTF8, pw, len, true))
 	{
 		password_fail(failures, "invalid_utf8",
@@ -258,6 +259,7 @@ password_check_token(const char *token, int len, const char *rule,
 		pg_mbstrlen_with_len(token, len) < PASSWORD_MIN_TOKEN)
 		return;
 
+	/* XXX: accents are not folded: "Elodie" does not match "Élodie". */
 	lowered = str_tolower(token, len, DEFAULT_COLLATION_OID);
 	llen = strlen(lowered);
 	reversed = utf8_reverse(lowered, llen);

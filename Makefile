@@ -18,8 +18,10 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
 
 DATA_built = commitopt--0.1.sql
 SQL_PARTS = $(sort $(wildcard extension/sql/*.sql))
+# The common-password blocklist, read at run time from share/extension.
+DATA = data/passwords/commitopt-common-passwords.sorted.txt
 
-SHLIB_LINK = -lcsv
+SHLIB_LINK = -lcsv -largon2 -lcurl
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wmissing-prototypes -Wpointer-arith -Werror=implicit-function-declaration
 

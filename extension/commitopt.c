@@ -70,6 +70,7 @@ _PG_init(void)
 	define_sp_estimate_setting("commitopt.sp_estimate_discount_ec2_instance_3yr",
 							   "Fallback discount of a 3-year EC2 Instance Savings Plan.",
 							   &sp_estimate_discount_ec2_instance_3yr, 0.52);
+	define_password_settings();
 
 	MarkGUCPrefixReserved("commitopt");
 }

@@ -15,4 +15,7 @@
  * called from _PG_init (commitopt.c).
  */
 
+/* password_policy.c: commitopt.password_* and the role password hook */
+extern void define_password_settings(void);
+
 #endif							/* COMMITOPT_H */

@@ -8,6 +8,7 @@ packages=(
 	postgresql-15 postgresql-client-15 postgresql-server-dev-15
 	postgresql-15-cron
 	libcsv-dev
+	libargon2-dev libcurl4-openssl-dev openssl python3
 )
 
 missing=()

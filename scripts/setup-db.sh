@@ -40,6 +40,22 @@ SELECT commitopt.ensure_tenant('synthetic', 'Demo: synthetic fleet (generated)')
 SELECT commitopt.generate_synthetic_fleet(:'synthetic');
 SQL
 
+# The demo tenant's first administrator.  Its password is generated on the
+# first run and shown once: it is stored nowhere but as a hash.  It goes to
+# psql on standard input, never on a command line other users could see.
+demo_admin=admin@demo.example
+if [[ $(psql_db -Atc "SELECT count(*) FROM commitopt.users WHERE lower(email) = '$demo_admin'") == 0 ]]; then
+	password="Demo#$(openssl rand -base64 24 | tr -dc 'A-Za-z0-9' | cut -c1-16)7a"
+	psql_db >/dev/null <<SQL
+\\set email '$demo_admin'
+\\set password '$password'
+SELECT commitopt.create_tenant_with_admin('demo', 'Demo: FOCUS and CUR samples',
+										  :'email', 'Dana', 'Okafor', :'password');
+SQL
+	log_step "demo console administrator: $demo_admin, password $password (shown only now)"
+	unset password
+fi
+
 log_step "running the main job: simulation and Savings Plan recommendation"
 psql_db <<'SQL'
 SET client_min_messages = warning;

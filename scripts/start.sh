@@ -18,4 +18,9 @@ commitopt is running.
              (or over TCP: host 127.0.0.1, port $COMMITOPT_PORT)
   server log: $COMMITOPT_LOG
   stop with:  make stop
+
+Console login: admin@demo.example with the password printed when the demo
+tenant was created (first 'make start'; only a hash is kept).  Until the
+HTTPS gateway exists, check a login in SQL:
+  SELECT * FROM commitopt.verify_login('admin@demo.example', '<password>');
 TEXT

@@ -67,6 +67,7 @@ Datum
 commitopt_recommend_savings_plan(PG_FUNCTION_ARGS)
 {
 	Datum		tenant;
+	char	   *slug;
 	int			term,
 				lookback;
 	TimestampTz from,
@@ -114,14 +115,15 @@ commitopt_recommend_savings_plan(PG_FUNCTION_ARGS)
 				 errdetail("The lookback must be 7, 30 or 60 days.")));
 
 	SPI_connect();
-	simsql_check_tenant(tenant);
-	simsql_usage_extent(tenant, &from, &to);
+	slug = simsql_check_tenant(tenant);
+	simsql_usage_extent(tenant, slug, &from, &to);
 	extent_hours = (to - from) / USECS_PER_HOUR;
 	if (to - from < (int64) lookback * USECS_PER_DAY)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lookback of %d days (%d hours) is longer than the tenant's usage of %lld hours",
-						lookback, lookback * 24, (long long) extent_hours),
+				 errmsg("lookback of %d days (%d hours) is longer than the %lld hours of usage of tenant \"%s\"",
+						lookback, lookback * 24, (long long) extent_hours,
+						slug),
 				 errdetail("The usage extent runs from %s to %s.",
 						   timestamptz_to_str(from), timestamptz_to_str(to)),
 				 errhint("Choose a shorter lookback or import more usage.")));

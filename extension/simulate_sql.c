@@ -162,21 +162,22 @@ lookup(HTAB *names, char kind, const char *name)
 }
 
 /*
- * simsql_check_tenant fails unless the tenant exists.
+ * simsql_check_tenant fails unless the tenant exists; returns its slug.
  */
-void
+char *
 simsql_check_tenant(Datum tenant)
 {
 	Oid			types[1] = {UUIDOID};
 	Datum		vals[1] = {tenant};
 
-	run_query("SELECT 1 FROM commitopt.tenants WHERE tenant_id = $1",
+	run_query("SELECT slug FROM commitopt.tenants WHERE tenant_id = $1",
 			  1, types, vals);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant %s does not exist",
 						DatumGetCString(DirectFunctionCall1(uuid_out, tenant)))));
+	return col_text(0, 1);
 }
 
 /*
@@ -217,7 +218,8 @@ simsql_check_window(TimestampTz start, TimestampTz end)
  * when there is none.
  */
 void
-simsql_usage_extent(Datum tenant, TimestampTz *from, TimestampTz *to)
+simsql_usage_extent(Datum tenant, const char *slug, TimestampTz *from,
+					TimestampTz *to)
 {
 	Oid			types[1] = {UUIDOID};
 	Datum		vals[1] = {tenant};
@@ -233,8 +235,7 @@ simsql_usage_extent(Datum tenant, TimestampTz *from, TimestampTz *to)
 	if (n1 || n2)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("tenant %s has no usage",
-						DatumGetCString(DirectFunctionCall1(uuid_out, tenant))),
+				 errmsg("tenant \"%s\" has no usage", slug),
 				 errdetail("commitopt.usage_coverage has no span for the tenant."),
 				 errhint("Import usage first, or pass the window explicitly.")));
 	*from = DatumGetTimestampTz(d1);
@@ -348,6 +349,7 @@ load_series(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap)
 	ld->in.nseries = SPI_processed;
 	series = palloc0(sizeof(SimSeries) * (SPI_processed + 1));
 	ld->series_ids = palloc0(sizeof(int64) * (SPI_processed + 1));
+	ld->series_labels = palloc0(sizeof(char *) * (SPI_processed + 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		SimSeries  *s = &series[i];
@@ -357,6 +359,10 @@ load_series(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap)
 		char	   *family = col_text(i, 8);
 
 		ld->series_ids[i] = col_int64(i, 1);
+		ld->series_labels[i] = psprintf("%s %s %s in account %s, %s%s%s",
+										col_text(i, 5), col_text(i, 6),
+										col_text(i, 7), account, region,
+										az[0] ? " " : "", az);
 		s->account = lookup(names, 'a', account);
 		s->region = intern(names, 'r', region, ctr);
 		s->az = az[0] ? intern(names, 'z', az, ctr) : -1;
@@ -415,8 +421,8 @@ load_usage(SimLoad *ld, SimSeries *series, Datum tenant)
 			ARR_HASNULL(arr))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("usage of series " INT64_FORMAT " for %s has null amounts",
-							id, timestamptz_to_str(ps))));
+					 errmsg("usage of %s for the month starting %s has null amounts",
+							ld->series_labels[s], timestamptz_to_str(ps))));
 		n = ARR_DIMS(arr)[0];
 		/* no null bitmap (checked above), so the data follows the header */
 		a = (const double *) ((const char *) arr + ARR_OVERHEAD_NONULLS(1));
@@ -424,8 +430,9 @@ load_usage(SimLoad *ld, SimSeries *series, Datum tenant)
 			if (!(a[j] >= 0) || isinf(a[j]))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("usage of series " INT64_FORMAT " has invalid amount %g in hour %d of the month starting %s",
-								id, a[j], j + 1, timestamptz_to_str(ps)),
+						 errmsg("usage of %s has invalid amount %g in hour %d of the month starting %s",
+								ld->series_labels[s], a[j], j + 1,
+								timestamptz_to_str(ps)),
 						 errdetail("Instance-hours must be finite and not negative.")));
 		segs[i].start = (ps - ld->window_start) / USECS_PER_HOUR;
 		segs[i].nhours = n;
@@ -932,8 +939,9 @@ Datum
 commitopt_simulate(PG_FUNCTION_ARGS)
 {
 	Datum		tenant;
-	TimestampTz start,
-				end;
+	char	   *slug;
+	TimestampTz start = 0,
+				end = 0;
 	SimLoad		ld;
 	SimOutput	out;
 	int64		run_id;
@@ -947,9 +955,9 @@ commitopt_simulate(PG_FUNCTION_ARGS)
 	tenant = PG_GETARG_DATUM(0);
 
 	SPI_connect();
-	simsql_check_tenant(tenant);
+	slug = simsql_check_tenant(tenant);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		simsql_usage_extent(tenant, &start, &end);
+		simsql_usage_extent(tenant, slug, &start, &end);
 	if (!PG_ARGISNULL(1))
 		start = PG_GETARG_TIMESTAMPTZ(1);
 	if (!PG_ARGISNULL(2))

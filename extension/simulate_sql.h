@@ -32,6 +32,7 @@ typedef struct SimLoad
 	TimestampTz window_start;
 	TimestampTz window_end;
 	int64	   *series_ids;
+	char	  **series_labels;	/* for messages */
 	char	  **ri_ids;
 	char	  **sp_ids;
 	char	  **slice_account;
@@ -39,10 +40,10 @@ typedef struct SimLoad
 	char	  **slice_family;
 } SimLoad;
 
-extern void simsql_check_tenant(Datum tenant);
+extern char *simsql_check_tenant(Datum tenant);
 extern void simsql_check_window(TimestampTz start, TimestampTz end);
-extern void simsql_usage_extent(Datum tenant, TimestampTz *from,
-								TimestampTz *to);
+extern void simsql_usage_extent(Datum tenant, const char *slug,
+								TimestampTz *from, TimestampTz *to);
 extern int	simsql_load(SimLoad *ld, Datum tenant, TimestampTz start,
 						TimestampTz end, const SimRateKey *extra);
 extern void simsql_totals(const SimLoad *ld, const SimOutput *out,

@@ -49,8 +49,8 @@ BEGIN
 	SELECT * INTO run FROM commitopt.simulation_runs r
 	 WHERE r.tenant_id = reconcile.tenant AND r.run_id = reconcile.run_id;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'simulation run % of tenant % does not exist',
-			reconcile.run_id, reconcile.tenant
+		RAISE EXCEPTION 'simulation run % does not exist for this tenant',
+			reconcile.run_id
 			USING ERRCODE = 'undefined_object';
 	END IF;
 	RETURN QUERY

@@ -125,7 +125,8 @@ commitopt_recommend_savings_plan(PG_FUNCTION_ARGS)
 						lookback, lookback * 24, (long long) extent_hours,
 						slug),
 				 errdetail("The usage extent runs from %s to %s.",
-						   timestamptz_to_str(from), timestamptz_to_str(to)),
+						   pstrdup(timestamptz_to_str(from)),
+						   pstrdup(timestamptz_to_str(to))),
 				 errhint("Choose a shorter lookback or import more usage.")));
 	start = to - (int64) lookback * USECS_PER_DAY;
 	simsql_check_window(start, to);

@@ -203,7 +203,8 @@ simsql_check_window(TimestampTz start, TimestampTz end)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("window end %s is not after window start %s",
-						timestamptz_to_str(end), timestamptz_to_str(start))));
+						pstrdup(timestamptz_to_str(end)),
+						pstrdup(timestamptz_to_str(start)))));
 	if ((end - start) / USECS_PER_HOUR > SIM_MAX_HOURS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

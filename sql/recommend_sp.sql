@@ -127,3 +127,7 @@ SELECT * FROM commitopt.simulate_with_extra_compute_sp(:'t', :'ws', :'we', -1);
 SELECT * FROM commitopt.simulate_with_extra_compute_sp(:'t', :'ws', :'we', 'NaN');
 SELECT * FROM commitopt.simulate_with_extra_compute_sp(:'t', :'ws', :'we', 1, 5);
 SELECT * FROM commitopt.simulate_with_extra_compute_sp(:'t', NULL, :'we', 1);
+
+-- Leave the shared reference tables as they were.
+DELETE FROM commitopt.sp_rates WHERE source = 'test';
+DELETE FROM commitopt.od_rates WHERE source = 'test';

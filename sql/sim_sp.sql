@@ -163,3 +163,7 @@ SELECT hour, measure, pg_temp.r(aws_value) AS aws, pg_temp.r(simulated_value) AS
 \set VERBOSITY terse
 SELECT * FROM commitopt.reconcile(:'t', -1);
 \set VERBOSITY default
+
+-- Leave the shared reference tables as they were.
+DELETE FROM commitopt.sp_rates WHERE source = 'test';
+DELETE FROM commitopt.od_rates WHERE source = 'test';

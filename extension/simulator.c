@@ -291,6 +291,9 @@ pool_accepts(const SPPool *p, const SimSeries *s)
  * prepare_pools groups the plans into pools, and each pool's plans by
  * owner (ascending account), keeping attribution order inside each group.
  * A group's usage order follows the rate table of its first plan.
+ * XXX: when one pool mixes plans of different terms or payment options,
+ * their rate tables can rank usage differently; the order of the first
+ * plan is used for all of them.  AWS does not document this case.
  */
 static void
 prepare_pools(SimState *st)
@@ -409,7 +412,11 @@ set_rates(SimState *st, int s)
 			r = od * (1.0 - st->in->fallback_discount[k]);
 			est = true;
 		}
-		/* savings % needs a positive on-demand rate and SP rate */
+		/*
+		 * Savings % needs a positive on-demand rate and SP rate.  XXX: usage
+		 * with no on-demand rate at all counts in hours but has no ODE and
+		 * cannot be covered by any plan; RIs still cover it.
+		 */
 		if (isnan(od) || od <= 0 || isnan(r) || r <= 0)
 			r = NAN;
 		st->rate[s * st->K + k] = r;
@@ -714,6 +721,9 @@ sp_serve(SimState *st, const int *plans, int nplans, const SimList *l,
  * then the Compute pool; in each, owners' plans serve their own usage
  * first, then the sharing plans serve the organization.  The extra what-if
  * plan comes last, after the plans held.
+ * XXX: AWS would pool the extra plan with the held Compute plans; serving
+ * it afterwards gives the same result when their rate tables rank usage
+ * alike, and keeps the recommender's curve exact in every case.
  */
 static void
 apply_sps(SimState *st, int h, const int *tables)

@@ -21,7 +21,8 @@ SQL_PARTS = $(sort $(wildcard extension/sql/*.sql))
 # The common-password blocklist, read at run time from share/extension.
 DATA = data/passwords/commitopt-common-passwords.sorted.txt
 
-SHLIB_LINK = -lcsv -largon2 -lcurl
+SHLIB_LINK = -lcsv -largon2 -lcurl -lssl -lcrypto -lxml2
+PG_CPPFLAGS = -I/usr/include/libxml2
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wmissing-prototypes -Wpointer-arith -Werror=implicit-function-declaration
 

@@ -9,6 +9,7 @@ packages=(
 	postgresql-15-cron
 	libcsv-dev
 	libargon2-dev libcurl4-openssl-dev openssl python3
+	libssl-dev libxml2-dev python3-botocore
 )
 
 missing=()

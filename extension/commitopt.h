@@ -18,4 +18,7 @@
 /* password_policy.c: commitopt.password_* and the role password hook */
 extern void define_password_settings(void);
 
+/* crypto_secrets.c: commitopt.master_key_file */
+extern void define_crypto_settings(void);
+
 #endif							/* COMMITOPT_H */

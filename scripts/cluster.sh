@@ -48,9 +48,26 @@ $(if [[ $mode == test ]]; then echo 'fsync = off  # throwaway test cluster'; fi)
 CONF
 }
 
+# ensure_master_key: the key that wraps tenant data keys (commitopt's
+# secrets at rest) lives beside the data directory, never inside it, mode
+# 0600, owned by postgres; the setting naming it is added once.
+ensure_master_key() {
+	local key=$COMMITOPT_RUN/master.key
+	if [[ ! -f $key ]]; then
+		(umask 077; openssl rand -hex 32 >"$key")
+		chown postgres:postgres "$key" 2>/dev/null || true
+		chmod 600 "$key"
+	fi
+	if ! grep -q '^commitopt.master_key_file' "$COMMITOPT_PGDATA/postgresql.conf"; then
+		echo "commitopt.master_key_file = '$key'" |
+			as_postgres tee -a "$COMMITOPT_PGDATA/postgresql.conf" >/dev/null
+	fi
+}
+
 case $action in
 start)
 	[[ -f $COMMITOPT_PGDATA/PG_VERSION ]] || create_cluster
+	ensure_master_key
 	if is_running; then
 		as_postgres "$PGBIN/pg_ctl" -D "$COMMITOPT_PGDATA" -m fast stop >/dev/null
 	fi

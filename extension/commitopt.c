@@ -72,6 +72,8 @@ _PG_init(void)
 							   &sp_estimate_discount_ec2_instance_3yr, 0.52);
 	define_password_settings();
 	define_crypto_settings();
+	define_aws_settings();
+	define_jobs_settings();
 
 	MarkGUCPrefixReserved("commitopt");
 }

@@ -20,5 +20,9 @@ extern void define_password_settings(void);
 
 /* crypto_secrets.c: commitopt.master_key_file */
 extern void define_crypto_settings(void);
+/* aws_client.c: commitopt.aws_* */
+extern void define_aws_settings(void);
+/* worker_jobs.c: commitopt.jobs_* and the job runner */
+extern void define_jobs_settings(void);
 
 #endif							/* COMMITOPT_H */

@@ -271,9 +271,10 @@ tenant_data_key(const char *tenant, unsigned char *key)
 	read_master_key(master_key_file, master);
 	fp = key_fingerprint(master);
 
+	/* not read-only: a key created earlier in this statement must show */
 	rc = SPI_execute_with_args("SELECT wrapped_key, master_fingerprint "
 							   "FROM commitopt.tenant_data_keys WHERE tenant_id = $1",
-							   1, argtypes, args, NULL, true, 1);
+							   1, argtypes, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read tenant data keys: %d", rc);
 	if (SPI_processed == 1)
@@ -322,10 +323,18 @@ tenant_data_key(const char *tenant, unsigned char *key)
 		ins_args[2] = CStringGetTextDatum(fp);
 		rc = SPI_execute_with_args("INSERT INTO commitopt.tenant_data_keys "
 								   "(tenant_id, wrapped_key, master_fingerprint) "
-								   "VALUES ($1, $2, $3)",
+								   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 								   3, ins_types, ins_args, NULL, false, 0);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "could not store a tenant data key: %d", rc);
+		if (SPI_processed == 0)
+		{
+			/* another session created the key first: use that one */
+			explicit_bzero(master, KEY_LEN);
+			explicit_bzero(key, KEY_LEN);
+			tenant_data_key(tenant, key);
+			return;
+		}
 	}
 	explicit_bzero(master, KEY_LEN);
 }

@@ -1,0 +1,213 @@
+-- commitopt install script: the job queue run by the background worker
+-- (extension/worker_jobs.c) and the pg_cron schedules that fill it.
+--
+-- Jobs run outside users' transactions: a user (or pg_cron) only queues.
+-- The worker claims a job with FOR UPDATE SKIP LOCKED, commits the claim,
+-- runs the job in its own transaction and records the outcome.  One job
+-- per account runs at a time, and a job already queued or running is not
+-- queued again (a run that overruns its next slot is not started twice).
+
+CREATE TABLE commitopt.jobs (
+	tenant_id uuid NOT NULL REFERENCES commitopt.tenants ON DELETE CASCADE,
+	job_id bigint GENERATED ALWAYS AS IDENTITY,
+	kind text NOT NULL CHECK (kind IN ('verify_account', 'sync_account',
+									   'simulate', 'recommend')),
+	account_id text,
+	status text NOT NULL DEFAULT 'queued'
+		CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+	attempts int NOT NULL DEFAULT 0,
+	max_attempts int NOT NULL DEFAULT 4 CHECK (max_attempts > 0),
+	run_after timestamptz NOT NULL DEFAULT now(),
+	error text,
+	result text,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	started_at timestamptz,
+	finished_at timestamptz,
+	PRIMARY KEY (tenant_id, job_id),
+	CHECK ((kind IN ('verify_account', 'sync_account')) = (account_id IS NOT NULL))
+);
+-- At most one open (queued or running) job of a kind per tenant and account.
+CREATE UNIQUE INDEX jobs_one_open ON commitopt.jobs
+	(tenant_id, kind, coalesce(account_id, ''))
+	WHERE status IN ('queued', 'running');
+CREATE INDEX jobs_runnable ON commitopt.jobs (run_after) WHERE status = 'queued';
+
+-- enqueue_job(tenant, kind, account): queues a job unless one of the same
+-- kind for the same account is already open; returns the open job's id.
+CREATE FUNCTION commitopt.enqueue_job(tenant uuid, job_kind text, account text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	id bigint;
+BEGIN
+	INSERT INTO commitopt.jobs (tenant_id, kind, account_id)
+	VALUES (tenant, job_kind, account)
+	ON CONFLICT (tenant_id, kind, coalesce(account_id, ''))
+		WHERE status IN ('queued', 'running') DO NOTHING
+	RETURNING job_id INTO id;
+	IF id IS NULL THEN
+		SELECT j.job_id INTO id FROM commitopt.jobs j
+		 WHERE j.tenant_id = tenant AND j.kind = job_kind
+		   AND coalesce(j.account_id, '') = coalesce(account, '')
+		   AND j.status IN ('queued', 'running');
+	END IF;
+	RETURN id;
+END
+$$;
+REVOKE ALL ON FUNCTION commitopt.enqueue_job FROM PUBLIC;
+
+-- enqueue_all(kind): one job of that kind per tenant (simulate,
+-- recommend) or per active connection (sync_account).  For schedules.
+CREATE FUNCTION commitopt.enqueue_all(job_kind text)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+	n int := 0;
+	r record;
+BEGIN
+	IF job_kind = 'sync_account' THEN
+		FOR r IN SELECT tenant_id, account_id FROM commitopt.aws_connections
+				  WHERE status = 'active' ORDER BY 1, 2 LOOP
+			PERFORM commitopt.enqueue_job(r.tenant_id, job_kind, r.account_id);
+			n := n + 1;
+		END LOOP;
+	ELSIF job_kind IN ('simulate', 'recommend') THEN
+		FOR r IN SELECT tenant_id FROM commitopt.tenants ORDER BY 1 LOOP
+			PERFORM commitopt.enqueue_job(r.tenant_id, job_kind);
+			n := n + 1;
+		END LOOP;
+	ELSE
+		RAISE EXCEPTION 'cannot schedule jobs of kind "%"', job_kind
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN n;
+END
+$$;
+
+-- job_claim(): marks the next runnable job running and returns its id,
+-- or NULL.  A job whose account already has a running job waits.
+CREATE FUNCTION commitopt.job_claim()
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	j commitopt.jobs;
+BEGIN
+	SELECT * INTO j FROM commitopt.jobs q
+	 WHERE q.status = 'queued' AND q.run_after <= now()
+	   AND NOT EXISTS (SELECT 1 FROM commitopt.jobs r
+						WHERE r.status = 'running' AND r.tenant_id = q.tenant_id
+						  AND r.account_id IS NOT DISTINCT FROM q.account_id
+						  AND q.account_id IS NOT NULL)
+	 ORDER BY q.run_after, q.job_id
+	 LIMIT 1
+	 FOR UPDATE SKIP LOCKED;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	UPDATE commitopt.jobs SET status = 'running', attempts = attempts + 1,
+		   started_at = now(), finished_at = NULL
+	 WHERE tenant_id = j.tenant_id AND job_id = j.job_id;
+	RETURN j.job_id;
+END
+$$;
+
+-- job_execute(job_id): runs a claimed job.  Its work is all or nothing (a
+-- subtransaction); a failure is recorded with its message and the job is
+-- queued again after 30 s, 60 s, 120 s ... until max_attempts.
+CREATE FUNCTION commitopt.job_execute(id bigint)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	j commitopt.jobs;
+	outcome text;
+	msg text;
+	detail text;
+BEGIN
+	SELECT * INTO j FROM commitopt.jobs WHERE job_id = id AND status = 'running';
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	BEGIN
+		CASE j.kind
+		WHEN 'verify_account' THEN
+			PERFORM commitopt.aws_verify_account(j.tenant_id, j.account_id);
+			outcome := 'verified';
+		WHEN 'sync_account' THEN
+			outcome := 'sync ' || commitopt.aws_sync_account(j.tenant_id, j.account_id);
+		WHEN 'simulate' THEN
+			outcome := 'run ' || (SELECT commitopt.simulate(j.tenant_id));
+		WHEN 'recommend' THEN
+			outcome := 'recommendation ' || coalesce(commitopt.recommend_savings_plan(j.tenant_id)::text, 'none');
+		END CASE;
+	EXCEPTION WHEN query_canceled THEN
+		RAISE;
+	WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+		msg := sqlerrm || coalesce(nullif(' (' || detail || ')', ' ()'), '');
+	END;
+	-- the job's work was undone; what went wrong stays on the connection
+	IF msg IS NOT NULL AND j.kind = 'verify_account' THEN
+		UPDATE commitopt.aws_connections SET status = 'failed', last_error = msg
+		 WHERE tenant_id = j.tenant_id AND account_id = j.account_id;
+	END IF;
+	IF msg IS NULL THEN
+		UPDATE commitopt.jobs SET status = 'succeeded', error = NULL,
+			   result = outcome, finished_at = now()
+		 WHERE job_id = id;
+		RETURN 'succeeded';
+	END IF;
+	-- a refused role will not be accepted by retrying
+	IF j.attempts >= j.max_attempts OR j.kind = 'verify_account' THEN
+		UPDATE commitopt.jobs SET status = 'failed', error = msg, finished_at = now()
+		 WHERE job_id = id;
+		RETURN 'failed';
+	END IF;
+	UPDATE commitopt.jobs SET status = 'queued', error = msg, finished_at = now(),
+		   run_after = now() + interval '30 seconds' * 2 ^ (j.attempts - 1)
+	 WHERE job_id = id;
+	RETURN 'retry';
+END
+$$;
+REVOKE ALL ON FUNCTION commitopt.job_claim FROM PUBLIC;
+REVOKE ALL ON FUNCTION commitopt.job_execute FROM PUBLIC;
+
+-- run_jobs_now(): starts a job worker in this database that runs every
+-- runnable job, and waits for it.  The work
+-- happens in the worker's transactions, not the caller's.
+CREATE FUNCTION commitopt.run_jobs_now()
+RETURNS void LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'commitopt_run_jobs_now';
+REVOKE ALL ON FUNCTION commitopt.run_jobs_now FROM PUBLIC;
+
+-- A tenant's view of its jobs: status and error of each.
+CREATE VIEW commitopt.job_status AS
+SELECT tenant_id, job_id, kind, account_id, status, attempts, error, result,
+	   created_at, started_at, finished_at
+  FROM commitopt.jobs;
+
+-- schedule_defaults(): registers the pg_cron schedules, in UTC, in this
+-- database (cron.schedule_in_database, FC-13).  They only queue jobs.
+-- Audit retention is scheduled only if commitopt.audit_retention() exists.
+-- Returns the schedules registered.
+CREATE FUNCTION commitopt.schedule_defaults()
+RETURNS TABLE (jobname text, schedule text, command text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'pg_cron runs only in the database named by cron.database_name; install commitopt there and run CREATE EXTENSION pg_cron.';
+	END IF;
+	FOR jobname, schedule, command IN
+		SELECT * FROM (VALUES
+			('commitopt-sync', '0 */6 * * *', 'SELECT commitopt.enqueue_all(''sync_account'')'),
+			('commitopt-simulate', '15 2 * * *', 'SELECT commitopt.enqueue_all(''simulate'')'),
+			('commitopt-recommend', '45 2 * * *', 'SELECT commitopt.enqueue_all(''recommend'')'),
+			('commitopt-audit-retention', '30 3 * * *', 'SELECT commitopt.audit_retention()')) v
+		 WHERE v.column1 <> 'commitopt-audit-retention'
+			OR to_regproc('commitopt.audit_retention') IS NOT NULL
+	LOOP
+		EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4)'
+			USING jobname, schedule, command, current_database();
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION commitopt.schedule_defaults FROM PUBLIC;

@@ -215,6 +215,31 @@ SELECT h.kind, h.item_id, h.change FROM commitopt.aws_inventory_history h
  ORDER BY 1, 2;
 SELECT count(*) AS plans_left FROM commitopt.savings_plans WHERE tenant_id = :'t';
 
+-- The synced inventory feeds the simulator.  Usage on 2026-11-20: two
+-- RHEL m5.large in us-east-1 every hour (on-demand $0.16).  ri-new-0001
+-- (2 instances, regional, from 08:30) counts for half of hour 08 and for
+-- hours 09..23: purchased = 2 * 0.5 + 2 * 15 = 31 instance-hours, all
+-- used; its cost = 31 * $0.10 = $3.10; it covers 31 * $0.16 = $4.96 of
+-- on-demand.  The 2015-2018 RI is outside the window.
+INSERT INTO commitopt.usage_series (tenant_id, account_id, region, availability_zone,
+	instance_type, platform, tenancy)
+VALUES (:'t', '111122223333', 'us-east-1', 'us-east-1a', 'm5.large', 'rhel', 'default')
+RETURNING series_id AS sid \gset
+INSERT INTO commitopt.usage_hourly (tenant_id, series_id, period_start, amounts, od_rate)
+SELECT :'t', :sid, '2026-11-01', array_agg(CASE WHEN i BETWEEN 19 * 24 + 1 AND 20 * 24
+												THEN 2 ELSE 0 END ORDER BY i), 0.16
+  FROM generate_series(1, 720) i;
+INSERT INTO commitopt.usage_coverage VALUES (:'t', 'test', '2026-11-20', '2026-11-21');
+SELECT commitopt.enqueue_job(:'t', 'simulate') AS job \gset
+SELECT commitopt.run_jobs_now();
+SELECT status, error FROM commitopt.jobs WHERE job_id = :job;
+SELECT commitment_id, purchased, used, round(cost::numeric, 6) AS cost,
+	   round(covered_ode::numeric, 6) AS covered_ode
+  FROM commitopt.simulation_commitments
+ WHERE tenant_id = :'t' AND run_id = (SELECT max(run_id) FROM commitopt.simulation_runs
+									   WHERE tenant_id = :'t')
+ ORDER BY 1;
+
 -- A host whose certificate is for another name: refused, nothing sent.
 ALTER DATABASE :"db" SET commitopt.aws_endpoint = :'endpoint';
 SELECT format('https://127.0.0.1:%s', :'wrong_port') AS wrong_endpoint \gset

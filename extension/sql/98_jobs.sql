@@ -40,6 +40,16 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	id bigint;
 BEGIN
+	IF job_kind IS NULL OR job_kind NOT IN ('verify_account', 'sync_account', 'simulate', 'recommend') THEN
+		RAISE EXCEPTION 'unknown job kind "%"', job_kind
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Kinds are verify_account, sync_account, simulate and recommend.';
+	END IF;
+	IF (job_kind IN ('verify_account', 'sync_account')) <> (account IS NOT NULL) THEN
+		RAISE EXCEPTION 'a % job %', job_kind,
+			CASE WHEN account IS NULL THEN 'needs an account' ELSE 'takes no account' END
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	INSERT INTO commitopt.jobs (tenant_id, kind, account_id)
 	VALUES (tenant, job_kind, account)
 	ON CONFLICT (tenant_id, kind, coalesce(account_id, ''))
@@ -185,7 +195,7 @@ SELECT tenant_id, job_id, kind, account_id, status, attempts, error, result,
 -- schedule_defaults(): registers the pg_cron schedules, in UTC, in this
 -- database (cron.schedule_in_database, FC-13).  They only queue jobs.
 -- Audit retention is scheduled only if commitopt.audit_retention() exists.
--- Returns the schedules registered.
+-- Returns the schedules registered.  Registering again updates them.
 CREATE FUNCTION commitopt.schedule_defaults()
 RETURNS TABLE (jobname text, schedule text, command text)
 LANGUAGE plpgsql AS $$
@@ -211,3 +221,22 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION commitopt.schedule_defaults FROM PUBLIC;
+
+-- schedule_health(): each commitopt schedule known to pg_cron, with
+-- whether it runs in this database (FC-13: a job scheduled with plain
+-- cron.schedule would run in cron.database_name instead).
+CREATE FUNCTION commitopt.schedule_health()
+RETURNS TABLE (jobname text, schedule text, database text, ok boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF to_regclass('cron.job') IS NULL THEN
+		RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	RETURN QUERY EXECUTE
+		'SELECT j.jobname::text, j.schedule::text, j.database::text,
+				j.database = current_database()
+		   FROM cron.job j WHERE j.jobname LIKE ''commitopt-%'' ORDER BY 1';
+END
+$$;
+REVOKE ALL ON FUNCTION commitopt.schedule_health FROM PUBLIC;

@@ -10,7 +10,7 @@
  * a table it needs is missing) is logged once and retried after a delay
  * that doubles from 10 s to 60 s, never in a tight loop (FC-14).  When
  * terminated or after a crash it exits with status 1 so that the
- * postmaster starts it again after bgw_restart_time.
+ * postmaster starts it again after bgw_restart_time (10 s).
  *
  * commitopt.run_jobs_now() starts a dynamic worker of the same kind in
  * the caller's database that drains the runnable jobs and exits; the
@@ -74,7 +74,12 @@ define_jobs_settings(void)
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BACKOFF_MAX_S;
+	/*
+	 * Back within 10 s after a crash or pg_terminate_backend (FC-14).
+	 * XXX: while commitopt.jobs_database does not exist, each start fails
+	 * with FATAL, so that is one log line every 10 s.
+	 */
+	worker.bgw_restart_time = BACKOFF_MIN_S;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "commitopt");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "commitopt_jobs_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "commitopt job runner");

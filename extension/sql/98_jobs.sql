@@ -141,10 +141,16 @@ BEGIN
 			outcome := 'verified';
 		WHEN 'sync_account' THEN
 			outcome := 'sync ' || commitopt.aws_sync_account(j.tenant_id, j.account_id);
-		WHEN 'simulate' THEN
-			outcome := 'run ' || (SELECT commitopt.simulate(j.tenant_id));
-		WHEN 'recommend' THEN
-			outcome := 'recommendation ' || coalesce(commitopt.recommend_savings_plan(j.tenant_id)::text, 'none');
+		WHEN 'simulate', 'recommend' THEN
+			-- a tenant without usage yet has nothing to simulate: not a failure
+			IF (commitopt.usage_extent(j.tenant_id)).extent_from IS NULL THEN
+				outcome := 'skipped: no usage yet';
+			ELSIF j.kind = 'simulate' THEN
+				outcome := 'run ' || commitopt.simulate(j.tenant_id);
+			ELSE
+				outcome := 'recommendation ' ||
+					coalesce(commitopt.recommend_savings_plan(j.tenant_id)::text, 'none');
+			END IF;
 		END CASE;
 	EXCEPTION WHEN query_canceled THEN
 		RAISE;

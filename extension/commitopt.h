@@ -18,4 +18,7 @@
 /* password_policy.c: commitopt.password_* and the role password hook */
 extern void define_password_settings(void);
 
+/* audit_settings.c: commitopt.audit_retention_days */
+extern void define_audit_settings(void);
+
 #endif							/* COMMITOPT_H */

@@ -175,6 +175,19 @@ RETURN pg_catalog.sha256(prev_hash OPERATOR(pg_catalog.||)
 		actor_user::text, actor_role, client_addr::text,
 		action, object, details)::text, 'UTF8'));
 
+-- audit_secret_key(key): whether a JSON key may name a secret.  The key
+-- is cut into words (at punctuation and at camelCase humps), so that
+-- AccessKeyId and api_key are caught while keyword is not.
+CREATE FUNCTION commitopt.audit_secret_key(key text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN lower(key) ~ ('pass(word|wd|phrase)|secret|token|authori[sz]ation'
+					 '|cookie|credential|apikey|accesskey|privatekey')
+	OR regexp_split_to_array(
+		   lower(regexp_replace(key, '([a-z0-9])([A-Z])', '\1_\2', 'g')),
+		   '[^a-z0-9]+')
+	   OPERATOR(pg_catalog.&&) ARRAY['pwd', 'key', 'keys', 'hash', 'otp',
+									 'signature', 'sig', 'jwt', 'bearer'];
+
 -- audit_redact(details): details with the value of every key that may name
 -- a secret (password, token, key, cookie, ...) replaced by "[redacted]", at
 -- any depth: the trail must never hold a password, token or key, even if
@@ -188,9 +201,7 @@ BEGIN
 	CASE jsonb_typeof(details)
 	WHEN 'object' THEN
 		SELECT coalesce(jsonb_object_agg(e.key,
-				   CASE WHEN lower(e.key) ~ ('pass(word|wd|phrase)|pwd|secret|token'
-											 '|authori[sz]ation|cookie|credential'
-											 '|signature|hash|otp|(^|[^a-z])key|key$')
+				   CASE WHEN commitopt.audit_secret_key(e.key)
 						THEN '"[redacted]"'::jsonb
 						ELSE commitopt.audit_redact(e.value) END),
 				   '{}'::jsonb)
@@ -369,6 +380,12 @@ BEGIN
 END
 $$;
 
+-- audit_missing(first, last): says that entries first to last are missing.
+CREATE FUNCTION commitopt.audit_missing(first bigint, last bigint)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN first = last THEN format('entry %s is missing', first)
+			ELSE format('entries %s to %s are missing', first, last) END;
+
 -- verify_audit(tenant): checks a tenant's chain from its first remaining
 -- entry to the head recorded in audit_chain_heads.  ok is false when a
 -- link is broken; first_broken_entry is then the entry_id at which the
@@ -428,8 +445,7 @@ BEGIN
 							 ELSE format('entries before %s are missing and no checkpoint accounts for them',
 										 e.entry_id) END
 			   WHEN e.ord > 1 AND e.entry_id <> e.before_id + 1
-				   THEN format('entries %s to %s are missing',
-							   e.before_id + 1, e.entry_id - 1)
+				   THEN commitopt.audit_missing(e.before_id + 1, e.entry_id - 1)
 			   WHEN e.ord > 1 AND e.prev_hash <> e.before_hash
 				   THEN format('entry %s does not link to entry %s',
 							   e.entry_id, e.before_id)
@@ -464,8 +480,9 @@ BEGIN
 			'the chain has entries but no recorded head'::text;
 	ELSIF coalesce(last_id, 0) < coalesce(head.last_entry_id, 0) THEN
 		RETURN QUERY SELECT false, n, coalesce(last_id, 0) + 1,
-			format('entries %s to %s are missing (the head is entry %s)',
-				   coalesce(last_id, 0) + 1, head.last_entry_id,
+			format('%s (the recorded head is entry %s)',
+				   commitopt.audit_missing(coalesce(last_id, 0) + 1,
+										   head.last_entry_id),
 				   head.last_entry_id);
 	ELSIF last_id > head.last_entry_id THEN
 		RETURN QUERY SELECT false, n, head.last_entry_id + 1,
@@ -479,7 +496,6 @@ BEGIN
 	END IF;
 END
 $$;
-REVOKE EXECUTE ON FUNCTION commitopt.verify_audit(uuid) FROM PUBLIC;
 COMMENT ON FUNCTION commitopt.verify_audit(uuid)
 	IS 'Verifies a tenant''s audit hash chain and reports its first broken link';
 
@@ -511,8 +527,6 @@ BEGIN
 						  > verify_audit_head.entry_id);
 END
 $$;
-REVOKE EXECUTE ON FUNCTION commitopt.verify_audit_head(uuid, bigint, text)
-	FROM PUBLIC;
 
 -- audit_retention(): the housekeeping run of the audit log, for the
 -- extension's background worker (or pg_cron) once a day, as a superuser.

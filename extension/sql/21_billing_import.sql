@@ -297,31 +297,38 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- Reserved Instances, from their RIFee lines: the fee line is in the
-	-- owner's account and its usage amount is the reserved instance-hours
-	-- of the period, so (recurring fee + amortized upfront) / hours is the
-	-- effective hourly cost of one instance.
+	-- Reserved Instances, described by their RIFee lines: the fee line is
+	-- in the owner's account and its usage amount is the reserved
+	-- instance-hours of the period, so (recurring fee + amortized upfront)
+	-- / hours is the effective hourly cost of one instance.  An RI seen
+	-- only on usage or upfront-fee lines is reported, not guessed.
 	FOR c IN
 		WITH fee AS (
 			SELECT s.commitment_id,
-				   (array_agg(s.account_id ORDER BY s.line_no) FILTER (WHERE s.account_id IS NOT NULL))[1] AS owner,
-				   (array_agg(s.region ORDER BY s.line_no) FILTER (WHERE s.region IS NOT NULL))[1] AS region,
-				   (array_agg(s.availability_zone ORDER BY s.line_no) FILTER (WHERE s.availability_zone IS NOT NULL))[1] AS az,
-				   (array_agg(s.instance_type ORDER BY s.line_no) FILTER (WHERE s.instance_type IS NOT NULL))[1] AS instance_type,
-				   (array_agg(s.platform ORDER BY s.line_no) FILTER (WHERE s.platform IS NOT NULL))[1] AS platform,
-				   (array_agg(s.tenancy ORDER BY s.line_no) FILTER (WHERE s.tenancy IS NOT NULL))[1] AS tenancy,
+				   (array_agg(s.account_id ORDER BY s.line_no)
+					FILTER (WHERE s.account_id IS NOT NULL AND s.charge_type IN ('RIFee', 'Fee')))[1] AS owner,
+				   (array_agg(s.region ORDER BY s.line_no)
+					FILTER (WHERE s.region IS NOT NULL AND s.charge_type = 'RIFee'))[1] AS region,
+				   (array_agg(s.availability_zone ORDER BY s.line_no)
+					FILTER (WHERE s.availability_zone IS NOT NULL AND s.charge_type = 'RIFee'))[1] AS az,
+				   (array_agg(s.instance_type ORDER BY s.line_no)
+					FILTER (WHERE s.instance_type IS NOT NULL AND s.charge_type = 'RIFee'))[1] AS instance_type,
+				   (array_agg(s.platform ORDER BY s.line_no)
+					FILTER (WHERE s.platform IS NOT NULL AND s.charge_type = 'RIFee'))[1] AS platform,
+				   (array_agg(s.tenancy ORDER BY s.line_no)
+					FILTER (WHERE s.tenancy IS NOT NULL AND s.charge_type = 'RIFee'))[1] AS tenancy,
 				   max(s.commitment_count) AS n,
 				   min(s.commitment_start) AS start_time,
 				   max(s.commitment_end) AS end_time,
-				   sum(s.unblended_cost + coalesce(s.ri_upfront_for_period, 0))
-				   / nullif(sum(s.usage_amount), 0) AS hourly,
+				   sum(s.unblended_cost + coalesce(s.ri_upfront_for_period, 0)) FILTER (WHERE s.charge_type = 'RIFee')
+				   / nullif(sum(s.usage_amount) FILTER (WHERE s.charge_type = 'RIFee'), 0) AS hourly,
 				   lower(max(s.offering_class)) AS offering_class,
 				   CASE max(s.payment_option)
 					   WHEN 'All Upfront' THEN 'all_upfront'
 					   WHEN 'Partial Upfront' THEN 'partial_upfront'
 					   WHEN 'No Upfront' THEN 'no_upfront' END AS payment
 			  FROM pg_temp.import_staging s
-			 WHERE s.commitment_type = 'ri' AND s.charge_type = 'RIFee'
+			 WHERE s.commitment_type = 'ri'
 			 GROUP BY s.commitment_id
 		)
 		SELECT f.*, regexp_replace(f.commitment_id, '^.*reserved-instances/', '') AS ri_id,

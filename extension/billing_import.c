@@ -164,6 +164,11 @@ static const FieldSpec field_specs[] = {
 	{NULL, "product/usagetype", "product_usagetype"}},
 	{SF_OPERATION, KIND_TEXT, 0,
 	{NULL, "lineItem/Operation", "line_item_operation"}},
+	/*
+	 * XXX: CUR 2.0 puts most product attributes (operating system, tenancy,
+	 * licence) in its "product" map column, which is not read yet; CUR 2.0
+	 * platforms come from line_item_operation instead.
+	 */
 	{SF_OS, KIND_TEXT, 0,
 	{NULL, "product/operatingSystem", "product_operating_system"}},
 	{SF_LICENSE, KIND_TEXT, 0,
@@ -900,7 +905,11 @@ push_string(JsonbParseState **state, JsonbIteratorToken token,
 	return pushJsonbValue(state, token, &v);
 }
 
-/* raw_tags keeps a Tags value that is not a JSON object under "_raw". */
+/*
+ * raw_tags keeps a Tags value that is not a JSON object under "_raw".
+ * XXX: the spreadsheet-mangled FOCUS subset reduced Tags to one token; we
+ * keep it rather than drop it, but it is no key/value tag.
+ */
 static Jsonb *
 raw_tags(ImportState *st, const char *value)
 {

@@ -83,6 +83,8 @@ RETURN charge_type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage');
 -- Spot excluded.  A line spanning several hours (daily CUR, date-only
 -- FOCUS) spreads its amount evenly over them; hours outside the month are
 -- dropped.  od_rate is the usage-weighted average of the known line rates.
+-- XXX: usage billed in one period but run in another month is dropped
+-- rather than moved to that month's row.
 -- Returns the number of series written.
 CREATE FUNCTION commitopt.rebuild_usage_hourly(tenant uuid, period timestamptz)
 RETURNS int LANGUAGE plpgsql AS $$
@@ -196,6 +198,8 @@ BEGIN
 
 	-- A refund of a commitment purchase is no cost in the amortized view,
 	-- just as the upfront fee it returns is not (FC-04).
+	-- XXX: without an ARN on the refund, "returns an upfront fee" is
+	-- recognized only by an equal and opposite amount in the same import.
 	IF fmt <> 'focus' THEN
 		UPDATE pg_temp.import_staging r SET amortized_cost = 0
 		 WHERE r.charge_type = 'Refund'

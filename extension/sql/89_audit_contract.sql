@@ -20,6 +20,13 @@
 -- which first writes a checkpoint entry into each affected chain saying
 -- where the chain now starts.
 --
+-- XXX: nothing stops a superuser from dropping a partition or rewriting
+-- audit_chain_heads by hand; verify_audit() then reports the gap, and
+-- only the heads written to the server log catch a rewritten head.
+-- XXX: a writer that must create a new month's partition takes a lock that
+-- waits for open DDL on audit_log; audit_retention() creates next month's
+-- partition ahead of time so that this is rare.
+--
 -- Events that belong to no tenant (a failed login for an unknown e-mail)
 -- are recorded in the service's own chain, under the nil UUID.
 
@@ -228,9 +235,9 @@ $$;
 --
 -- Locking the head row serializes writers of one tenant: the second waits
 -- for the first to commit or abort and then links to whatever is newest.
--- Under REPEATABLE READ or SERIALIZABLE the second gets a serialization
--- failure instead (it cannot see the newer head); retrying it is safe,
--- and the chain never forks.
+-- XXX: under REPEATABLE READ or SERIALIZABLE the second gets a
+-- serialization failure instead (it cannot see the newer head); retrying
+-- it is safe, and the chain never forks.
 CREATE FUNCTION commitopt.audit_append(at timestamptz, tenant uuid,
 									   actor_user uuid, actor_role text,
 									   client_addr inet, action text,

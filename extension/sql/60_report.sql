@@ -17,7 +17,9 @@ RETURN (SELECT max(run_id) FROM commitopt.simulation_runs WHERE tenant_id = tena
 --   coverage_cost  on-demand equivalent covered by any RI or Savings Plan
 --                  / on-demand equivalent of all usage (dollars)
 --   coverage_hours instance-hours covered / all instance-hours
---   ri_utilization RI hours used / RI hours purchased
+--   ri_utilization RI normalized units used / purchased (AWS's
+--                  utilization in units: an hour of a large RI weighs more
+--                  than an hour of a nano one)
 --   sp_utilization Savings Plan commitment used / commitment
 CREATE FUNCTION commitopt.report(tenant uuid, run bigint DEFAULT NULL)
 RETURNS TABLE (period text, on_demand_equivalent numeric,
@@ -33,8 +35,8 @@ BEGIN ATOMIC
 			   sum(d.ri_covered_ode + d.sp_covered_ode) AS covered_ode,
 			   sum(d.usage_hours) AS usage_hours,
 			   sum(d.ri_covered_hours + d.sp_covered_hours) AS covered_hours,
-			   sum(d.ri_purchased_hours) AS ri_purchased,
-			   sum(d.ri_used_hours) AS ri_used,
+			   sum(d.ri_purchased_nu) AS ri_purchased,
+			   sum(d.ri_used_nu) AS ri_used,
 			   sum(d.sp_cost) AS sp_cost,
 			   sum(d.sp_used) AS sp_used
 		  FROM commitopt.simulation_daily d

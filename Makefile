@@ -29,6 +29,9 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 # Every file in sql/ is a pg_regress test; the list is their sorted names.
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=commitopt --dbname=commitopt_regression
+# Every file in specs/ is an isolation test (concurrent sessions).
+ISOLATION = $(sort $(patsubst specs/%.spec,%,$(wildcard specs/*.spec)))
+ISOLATION_OPTS = --load-extension=commitopt
 
 # No LLVM bitcode: it would need clang, and JIT gains nothing here.
 override with_llvm = no

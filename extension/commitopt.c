@@ -71,6 +71,7 @@ _PG_init(void)
 							   "Fallback discount of a 3-year EC2 Instance Savings Plan.",
 							   &sp_estimate_discount_ec2_instance_3yr, 0.52);
 	define_password_settings();
+	define_audit_settings();
 	define_crypto_settings();
 	define_aws_settings();
 	define_jobs_settings();

@@ -18,6 +18,8 @@
 /* password_policy.c: commitopt.password_* and the role password hook */
 extern void define_password_settings(void);
 
+/* audit_settings.c: commitopt.audit_retention_days */
+extern void define_audit_settings(void);
 /* crypto_secrets.c: commitopt.master_key_file */
 extern void define_crypto_settings(void);
 /* aws_client.c: commitopt.aws_* */

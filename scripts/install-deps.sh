@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 packages=(
 	make gcc
 	postgresql-15 postgresql-client-15 postgresql-server-dev-15
-	postgresql-15-cron
+	postgresql-15-cron postgresql-15-pgaudit
 	libcsv-dev
 	libargon2-dev libcurl4-openssl-dev openssl python3
 	libssl-dev libxml2-dev python3-botocore

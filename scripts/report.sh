@@ -29,7 +29,7 @@ SELECT period AS "period",
 	   esr_pct AS "ESR %",
 	   coverage_cost_pct AS "coverage $ %",
 	   coverage_hours_pct AS "coverage h %",
-	   ri_utilization_pct AS "RI util. %",
+	   ri_utilization_pct AS "RI util. (NU) %",
 	   sp_utilization_pct AS "SP util. %"
   FROM commitopt.report(:'tenant');
 \echo Recommended Compute Savings Plan (no upfront), over the lookback window:

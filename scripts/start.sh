@@ -15,8 +15,10 @@ cat <<TEXT
 
 commitopt is running.
   database:  $PGBIN/psql -h $COMMITOPT_SOCKET -p $COMMITOPT_PORT -U postgres $COMMITOPT_DB
-             (or over TCP: host 127.0.0.1, port $COMMITOPT_PORT)
-  server log: $COMMITOPT_LOG
+             (or over TCP, TLS 1.2+ only: host 127.0.0.1, port $COMMITOPT_PORT,
+             sslmode=verify-full sslrootcert=$COMMITOPT_RUN/tls/server.crt)
+  server log: $COMMITOPT_RUN/log/ (one file per day, kept 365 days;
+              start-up messages in $COMMITOPT_LOG)
   stop with:  make stop
 
 Console login: admin@demo.example with the password printed when the demo

@@ -271,11 +271,22 @@ SELECT count(*) AS leaks FROM commitopt.jobs
 
 -- Nor the server log: not the platform's secret key, not a session token
 -- the fake issued, not the external ID.
-\set logfile :datadir '/../postgresql.log'
-SELECT position(split_part(split_part(pg_read_file(:'credfile'), 'aws_secret_access_key = ', 2), E'\n', 1)
-				IN pg_read_file(:'logfile')) = 0 AS platform_secret_absent,
-	   position('FAKE-SESSION-' IN pg_read_file(:'logfile')) = 0 AS session_tokens_absent,
-	   position(:'external_id' IN pg_read_file(:'logfile')) = 0 AS external_id_absent;
+-- (the log collector writes to the run directory's log/, older set-ups to
+-- postgresql.log beside the data directory; both are read)
+\set rundir :datadir '/..'
+CREATE TEMP TABLE server_log AS
+SELECT string_agg(pg_read_file(f), '') AS text
+  FROM (SELECT :'rundir' || '/log/' || l AS f
+		  FROM pg_ls_dir(:'rundir' || '/log', true, false) l
+		UNION ALL
+		SELECT :'rundir' || '/postgresql.log'
+		 WHERE pg_stat_file(:'rundir' || '/postgresql.log', true) IS NOT NULL) files;
+SELECT length(text) > 0 AS log_read,
+	   position(split_part(split_part(pg_read_file(:'credfile'), 'aws_secret_access_key = ', 2), E'\n', 1)
+				IN text) = 0 AS platform_secret_absent,
+	   position('FAKE-SESSION-' IN text) = 0 AS session_tokens_absent,
+	   position(:'external_id' IN text) = 0 AS external_id_absent
+  FROM server_log;
 
 -- Clean up: the fake and the database settings.
 \! bash "$PG_ABS_SRCDIR/test/fakes/aws/aws_fake.sh" stop "$FAKEDIR"

@@ -17,7 +17,9 @@ RETURN (SELECT max(run_id) FROM commitopt.simulation_runs WHERE tenant_id = tena
 --   coverage_cost  on-demand equivalent covered by any RI or Savings Plan
 --                  / on-demand equivalent of all usage (dollars)
 --   coverage_hours instance-hours covered / all instance-hours
---   ri_utilization RI hours used / RI hours purchased
+--   ri_utilization RI normalized units used / purchased (AWS's
+--                  utilization in units: an hour of a large RI weighs more
+--                  than an hour of a nano one)
 --   sp_utilization Savings Plan commitment used / commitment
 CREATE FUNCTION commitopt.report(tenant uuid, run bigint DEFAULT NULL)
 RETURNS TABLE (period text, on_demand_equivalent numeric,
@@ -33,8 +35,8 @@ BEGIN ATOMIC
 			   sum(d.ri_covered_ode + d.sp_covered_ode) AS covered_ode,
 			   sum(d.usage_hours) AS usage_hours,
 			   sum(d.ri_covered_hours + d.sp_covered_hours) AS covered_hours,
-			   sum(d.ri_purchased_hours) AS ri_purchased,
-			   sum(d.ri_used_hours) AS ri_used,
+			   sum(d.ri_purchased_nu) AS ri_purchased,
+			   sum(d.ri_used_nu) AS ri_used,
 			   sum(d.sp_cost) AS sp_cost,
 			   sum(d.sp_used) AS sp_used
 		  FROM commitopt.simulation_daily d
@@ -54,6 +56,7 @@ BEGIN ATOMIC
 		   round((100 * commitopt.ratio(sum(sp_used), sum(sp_cost)))::numeric, 1)
 	  FROM months
 	 GROUP BY GROUPING SETS ((month), ())
+	HAVING count(*) > 0
 	 ORDER BY GROUPING(month), month;
 END;
 
@@ -95,9 +98,10 @@ DECLARE
 	run bigint;
 	lookback int;
 BEGIN
-	extent := commitopt.usage_extent(tenant);
-	IF extent.extent_from IS NULL THEN
-		RAISE NOTICE 'tenant % has no usage yet; nothing to simulate', tenant;
+	SELECT * INTO extent FROM commitopt.usage_extent(tenant);
+	IF NOT FOUND OR extent.extent_from IS NULL THEN
+		RAISE NOTICE 'tenant "%" has no usage yet; nothing to simulate',
+			(SELECT slug FROM commitopt.tenants WHERE tenant_id = tenant);
 		RETURN NULL;
 	END IF;
 	run := commitopt.simulate(tenant);
@@ -105,7 +109,8 @@ BEGIN
 	 WHERE extent.extent_to - extent.extent_from >= l * interval '1 day'
 	 ORDER BY l DESC LIMIT 1;
 	IF lookback IS NULL THEN
-		RAISE NOTICE 'tenant % has less than 7 days of usage; no recommendation', tenant;
+		RAISE NOTICE 'tenant "%" has less than 7 days of usage; no recommendation',
+			(SELECT slug FROM commitopt.tenants WHERE tenant_id = tenant);
 	ELSE
 		PERFORM commitopt.recommend_savings_plan(tenant, 1, lookback);
 		PERFORM commitopt.recommend_savings_plan(tenant, 3, lookback);

@@ -166,15 +166,32 @@ SELECT sp_id, plan_type, region, instance_family, term_years, payment_option,
 SELECT kind, item_id, change FROM commitopt.aws_inventory_history
  WHERE tenant_id = :'t' ORDER BY 1, 2;
 
+-- Credentials that live 299 s are always within the 5-minute margin, so
+-- the role is re-assumed before every call (6 role calls: 2 + 1 + 3
+-- pages) and AWS never sees an expired token.  The data did not change,
+-- so this sync adds no history.
+\! bash "$PG_ABS_SRCDIR/test/fakes/aws/aws_fake.sh" config "$FAKEDIR" '{"throttle": {}, "expire_after_calls": null, "session_seconds": 299}'
+\! : > "$FAKEDIR/calls.log"
+SELECT commitopt.enqueue_job(:'t', 'sync_account', '111122223333') AS job \gset
+SELECT commitopt.run_jobs_now();
+SELECT status, error FROM commitopt.jobs WHERE job_id = :job;
+SELECT * FROM pg_temp.calls(:'fakedir');
+SELECT assumes, calls FROM commitopt.aws_sync_runs WHERE tenant_id = :'t'
+ ORDER BY sync_id DESC LIMIT 1;
+SELECT count(*) AS history_rows FROM commitopt.aws_inventory_history
+ WHERE tenant_id = :'t' AND sync_id = (SELECT max(sync_id) FROM commitopt.aws_sync_runs
+										WHERE tenant_id = :'t');
+\! bash "$PG_ABS_SRCDIR/test/fakes/aws/aws_fake.sh" config "$FAKEDIR" '{"session_seconds": 3600}'
+
 -- Malformed XML in DescribeReservedInstances: a clear error naming the
 -- call; nothing written (same counts, no new sync run); the job waits for
 -- a retry with back-off.
-\! bash "$PG_ABS_SRCDIR/test/fakes/aws/aws_fake.sh" config "$FAKEDIR" '{"malformed": ["DescribeReservedInstances"], "throttle": {}, "expire_after_calls": null}'
+\! bash "$PG_ABS_SRCDIR/test/fakes/aws/aws_fake.sh" config "$FAKEDIR" '{"malformed": ["DescribeReservedInstances"]}'
 SELECT commitopt.enqueue_job(:'t', 'sync_account', '111122223333') AS job \gset
 SELECT commitopt.run_jobs_now();
 SELECT status, attempts, error, run_after > now() + interval '25 seconds' AS backing_off
   FROM commitopt.jobs WHERE job_id = :job;
-SELECT (SELECT count(*) FROM commitopt.aws_sync_runs WHERE tenant_id = :'t') AS syncs,
+SELECT (SELECT count(*) FROM commitopt.aws_sync_runs WHERE tenant_id = :'t') AS syncs_still_2,
 	   (SELECT count(*) FROM commitopt.aws_instances WHERE tenant_id = :'t') AS instances,
 	   (SELECT count(*) FROM commitopt.savings_plans WHERE tenant_id = :'t') AS plans;
 -- A job already queued is not queued twice (no double start).

@@ -69,9 +69,24 @@ SELECT kind, account_id, status, attempts, error FROM commitopt.job_status
 -- Executing a job that is not claimed does nothing.
 SELECT commitopt.job_execute(:j2) IS NULL AS not_running;
 
--- Only the extension's owner may run or claim jobs and schedules.
-CREATE ROLE jobs_nobody;
+-- A tenant's analyst sees its own jobs (status and error), not another
+-- tenant's, and not the table itself.
+SELECT commitopt.enqueue_job(:'tb', 'simulate') IS NOT NULL AS b_queued;
+CREATE ROLE jobs_nobody LOGIN;
 GRANT USAGE ON SCHEMA commitopt TO jobs_nobody;
+INSERT INTO commitopt.analyst_grants VALUES ('jobs_nobody', :'ta');
+-- (as audit_chain does: analysts read the grant table that maps them)
+GRANT SELECT ON commitopt.analyst_grants TO jobs_nobody;
+\c - jobs_nobody
+SET client_min_messages = warning;
+SELECT kind, account_id, status, attempts, error FROM commitopt.my_jobs;
+SELECT count(*) FROM commitopt.my_aws_connections;
+SELECT count(*) FROM commitopt.jobs;
+\c - postgres
+SET client_min_messages = warning;
+DELETE FROM commitopt.analyst_grants WHERE role_name = 'jobs_nobody';
+REVOKE SELECT ON commitopt.analyst_grants FROM jobs_nobody;
+-- Only the extension's owner may run or claim jobs and schedules.
 SET ROLE jobs_nobody;
 SELECT commitopt.job_claim();
 SELECT commitopt.run_jobs_now();

@@ -246,3 +246,37 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION commitopt.schedule_health FROM PUBLIC;
+
+-- Tenant isolation for the tables of connections, inventory and jobs, as
+-- for every tenant table; the job runner and the functions above run as
+-- the extension owner.
+ALTER TABLE commitopt.jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE commitopt.aws_connections ENABLE ROW LEVEL SECURITY;
+ALTER TABLE commitopt.aws_instances ENABLE ROW LEVEL SECURITY;
+ALTER TABLE commitopt.aws_sync_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE commitopt.aws_inventory_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY jobs_tenant ON commitopt.jobs
+	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant());
+CREATE POLICY aws_connections_tenant ON commitopt.aws_connections
+	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant());
+CREATE POLICY aws_instances_tenant ON commitopt.aws_instances
+	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant());
+CREATE POLICY aws_sync_runs_tenant ON commitopt.aws_sync_runs
+	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant());
+CREATE POLICY aws_inventory_history_tenant ON commitopt.aws_inventory_history
+	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant());
+REVOKE ALL ON commitopt.jobs, commitopt.aws_instances, commitopt.aws_sync_runs,
+	commitopt.aws_inventory_history FROM PUBLIC;
+
+-- What a tenant's own session may read: its jobs (status and error) and
+-- its connections (no sealed values), nothing of other tenants.
+CREATE VIEW commitopt.my_jobs WITH (security_barrier) AS
+SELECT job_id, kind, account_id, status, attempts, error, result,
+	   created_at, started_at, finished_at
+  FROM commitopt.jobs
+ WHERE tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant();
+CREATE VIEW commitopt.my_aws_connections WITH (security_barrier) AS
+SELECT account_id, region, status, last_error, verified_at, last_sync_at, created_at
+  FROM commitopt.aws_connections
+ WHERE tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant();
+GRANT SELECT ON commitopt.my_jobs, commitopt.my_aws_connections TO PUBLIC;

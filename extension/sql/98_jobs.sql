@@ -129,6 +129,8 @@ DECLARE
 	outcome text;
 	msg text;
 	detail text;
+	extent record;
+	lookback int;
 BEGIN
 	SELECT * INTO j FROM commitopt.jobs WHERE job_id = id AND status = 'running';
 	IF NOT FOUND THEN
@@ -142,14 +144,23 @@ BEGIN
 		WHEN 'sync_account' THEN
 			outcome := 'sync ' || commitopt.aws_sync_account(j.tenant_id, j.account_id);
 		WHEN 'simulate', 'recommend' THEN
-			-- a tenant without usage yet has nothing to simulate: not a failure
-			IF (commitopt.usage_extent(j.tenant_id)).extent_from IS NULL THEN
+			-- a tenant without (enough) usage yet has nothing to simulate or
+			-- recommend from: not a failure.  The lookback is the longest
+			-- standard one (60, 30 or 7 days) the data covers, as in
+			-- run_main_job().
+			extent := commitopt.usage_extent(j.tenant_id);
+			SELECT l INTO lookback FROM unnest(ARRAY[60, 30, 7]) l
+			 WHERE extent.extent_to - extent.extent_from >= l * interval '1 day'
+			 ORDER BY l DESC LIMIT 1;
+			IF extent.extent_from IS NULL THEN
 				outcome := 'skipped: no usage yet';
 			ELSIF j.kind = 'simulate' THEN
 				outcome := 'run ' || commitopt.simulate(j.tenant_id);
+			ELSIF lookback IS NULL THEN
+				outcome := 'skipped: less than 7 days of usage';
 			ELSE
-				outcome := 'recommendation ' ||
-					coalesce(commitopt.recommend_savings_plan(j.tenant_id)::text, 'none');
+				outcome := 'recommendation ' || coalesce(
+					commitopt.recommend_savings_plan(j.tenant_id, 1, lookback)::text, 'none');
 			END IF;
 		END CASE;
 	EXCEPTION WHEN query_canceled THEN

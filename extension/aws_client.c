@@ -70,7 +70,10 @@ static int	aws_backoff_cap_ms = 20000;
 static int	aws_session_seconds = 3600;
 static char *aws_principal_arn = NULL;
 
-/* Seconds to add to our clock to match AWS's, learnt from a skew error. */
+/*
+ * Seconds to add to our clock to match AWS's, learnt from a skew error.
+ * XXX: per process; each one-shot job worker learns it again.
+ */
 static double aws_clock_skew = 0;
 
 #define REASSUME_MARGIN_SECS 300

@@ -212,7 +212,8 @@ SELECT tenant_id, job_id, kind, account_id, status, attempts, error, result,
 -- schedule_defaults(): registers the pg_cron schedules, in UTC, in this
 -- database (cron.schedule_in_database, FC-13).  They only queue jobs.
 -- Audit retention is scheduled only if commitopt.audit_retention() exists.
--- Returns the schedules registered.  Registering again updates them.
+-- XXX: only these fixed UTC times; no local-time schedules (FC-13 asks the
+-- UI to say so).  Returns the schedules registered.  Registering again updates them.
 CREATE FUNCTION commitopt.schedule_defaults()
 RETURNS TABLE (jobname text, schedule text, command text)
 LANGUAGE plpgsql AS $$

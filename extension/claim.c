@@ -52,6 +52,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
@@ -100,6 +101,7 @@ static ClaimState cache_claim;
 static bool cache_analyst_done = false;
 static bool cache_analyst_found = false;
 static pg_uuid_t cache_analyst_tenant;
+static bool analyst_lookup_running = false;
 
 PG_FUNCTION_INFO_V1(commitopt_claim_mint);
 PG_FUNCTION_INFO_V1(commitopt_current_tenant);
@@ -568,9 +570,11 @@ current_claim(void)
 
 /*
  * analyst_tenant looks up, once per transaction, the tenant that an
- * analyst grant gives the session user; false when there is none.  The
- * lookup runs through a narrow SECURITY DEFINER function, so analysts need
- * no access to the grant table itself.
+ * analyst grant gives the outer user (the login role, or the role set with
+ * SET ROLE; never the owner of a SECURITY DEFINER function running now);
+ * false when there is none.  The lookup runs as commitopt_owner, so
+ * analysts need no access to the grant table, which would show them every
+ * role's tenant.
  */
 static bool
 analyst_tenant(pg_uuid_t *tenant)
@@ -579,24 +583,54 @@ analyst_tenant(pg_uuid_t *tenant)
 	{
 		(void) current_claim();
 	}
+	/* a policy on the grant table would bring us back here: no tenant */
+	if (analyst_lookup_running)
+		return false;
 	if (!cache_analyst_done)
 	{
-		int			ret;
+		volatile int ret = 0;
 		bool		isnull;
 		Datum		d;
 
+		Oid			owner = get_role_oid("commitopt_owner", false);
+		Oid			save_userid;
+		int			save_sec_context;
+		Datum		arg;
+		Oid			argtype = NAMEOID;
+
 		cache_analyst_found = false;
+		arg = DirectFunctionCall1(namein,
+								  CStringGetDatum(GetUserNameFromId(GetOuterUserId(),
+																	false)));
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute("SELECT commitopt.analyst_tenant()", true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "analyst tenant lookup failed: %d", ret);
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-						  &isnull);
-		if (!isnull)
+		analyst_lookup_running = true;
+		GetUserIdAndSecContext(&save_userid, &save_sec_context);
+		SetUserIdAndSecContext(owner,
+							   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		PG_TRY();
 		{
-			memcpy(&cache_analyst_tenant, DatumGetUUIDP(d), sizeof(pg_uuid_t));
-			cache_analyst_found = true;
+			ret = SPI_execute_with_args("SELECT g.tenant_id FROM commitopt.analyst_grants g WHERE g.role_name OPERATOR(pg_catalog.=) $1",
+										1, &argtype, &arg, NULL, true, 1);
+		}
+		PG_FINALLY();
+		{
+			SetUserIdAndSecContext(save_userid, save_sec_context);
+			analyst_lookup_running = false;
+		}
+		PG_END_TRY();
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "analyst tenant lookup failed: %d", ret);
+		if (SPI_processed == 1)
+		{
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+							  &isnull);
+			if (!isnull)
+			{
+				memcpy(&cache_analyst_tenant, DatumGetUUIDP(d),
+					   sizeof(pg_uuid_t));
+				cache_analyst_found = true;
+			}
 		}
 		SPI_finish();
 		cache_analyst_done = true;

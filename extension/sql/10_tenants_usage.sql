@@ -151,18 +151,9 @@ CREATE TABLE commitopt.analyst_grants (
 	tenant_id uuid NOT NULL REFERENCES commitopt.tenants ON DELETE CASCADE
 );
 
--- analyst_tenant(): the tenant the analyst grant of the session user
--- gives, or NULL.  Owned by the extension's owner role (91_rls.sql), so
--- analysts can ask for their own grant without reading the grant table.
-CREATE FUNCTION commitopt.analyst_tenant()
-RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-RETURN (SELECT g.tenant_id FROM commitopt.analyst_grants g
-		 WHERE g.role_name = session_user);
-
 -- current_tenant(): the tenant of this transaction: the one in a valid
 -- signed claim (set by the API entry point, see extension/claim.c), else
--- the analyst grant of the session user, else NULL, which no policy
+-- the analyst grant of the current (outer) role, else NULL, which no policy
 -- matches.  Verified once per transaction.  PARALLEL RESTRICTED: the
 -- claim is only trusted where it can be seen to have been set locally.
 CREATE FUNCTION commitopt.current_tenant()

@@ -10,7 +10,8 @@
 -- outcome the same way, and fails for anything not covered.
 --
 -- Tables without tenant_id are either reference data every tenant reads
--- (prices, platforms, instance types, the analyst grants), or the login
+-- (prices, platforms, instance types), the analyst grants (reference data
+-- that only the owner role reads, for current_tenant()), or the login
 -- bookkeeping, which gets forced row-level security with no policy at all:
 -- only commitopt_auth (BYPASSRLS) reaches it.
 
@@ -46,7 +47,9 @@ BEGIN
 		IF r.relkind NOT IN ('r', 'p') THEN
 			CONTINUE;
 		END IF;
-		IF r.has_tenant THEN
+		-- analyst_grants maps roles to tenants: it is read to find the
+		-- tenant, so it cannot be filtered by it (reference data)
+		IF r.has_tenant AND r.relname <> 'analyst_grants' THEN
 			EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', r.rel);
 			EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', r.rel);
 			IF NOT r.has_policy THEN
@@ -65,7 +68,6 @@ $rls$;
 
 -- The functions written for tenant-scoped work run as the owner role,
 -- under the claim.
-ALTER FUNCTION commitopt.analyst_tenant() OWNER TO commitopt_owner;
 ALTER FUNCTION commitopt.revoke_user_sessions(uuid, uuid) OWNER TO commitopt_owner;
 ALTER FUNCTION commitopt.session_end_claim() OWNER TO commitopt_owner;
 

@@ -124,8 +124,8 @@ CREATE TABLE commitopt.login_lockouts (
 CREATE FUNCTION commitopt.session_limits(OUT idle interval, OUT max_age interval)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-RETURN (make_interval(secs => current_setting('commitopt.session_idle_timeout')::int),
-		make_interval(secs => current_setting('commitopt.session_max_age')::int));
+RETURN (current_setting('commitopt.session_idle_timeout')::interval,
+		current_setting('commitopt.session_max_age')::interval);
 
 -- session_ends_at(created_at, last_activity): when a session ends unless
 -- there is activity before then.
@@ -166,7 +166,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	now_ timestamptz := commitopt.clock_now();
-	window_ interval := make_interval(secs => current_setting('commitopt.login_failure_window')::int);
+	window_ interval := current_setting('commitopt.login_failure_window')::interval;
 	key bytea := commitopt.login_email_hash(email);
 	lock_row commitopt.login_lockouts;
 	v record;
@@ -210,7 +210,7 @@ BEGIN
 									   '{"reason": "bad_credentials"}');
 		IF failures >= current_setting('commitopt.login_max_failures')::int THEN
 			INSERT INTO commitopt.login_lockouts AS l (email_hash, locked_at, locked_until)
-			VALUES (key, now_, now_ + make_interval(secs => current_setting('commitopt.login_lockout')::int))
+			VALUES (key, now_, now_ + current_setting('commitopt.login_lockout')::interval)
 			ON CONFLICT (email_hash) DO UPDATE
 			   SET locked_at = excluded.locked_at,
 				   locked_until = excluded.locked_until;
@@ -276,16 +276,17 @@ BEGIN
 		RETURN;
 	END IF;
 	IF now_ - s.last_activity
-	   >= make_interval(secs => current_setting('commitopt.session_touch_interval')::int) THEN
+	   >= current_setting('commitopt.session_touch_interval')::interval THEN
 		UPDATE commitopt.sessions x SET last_activity = now_
 		 WHERE x.tenant_id = s.tenant_id AND x.session_id = s.session_id;
 		s.last_activity := now_;
 	END IF;
 	ends := commitopt.session_ends_at(s.created_at, s.last_activity);
-	PERFORM set_config('commitopt.claim',
-					   commitopt.claim_mint(s.tenant_id, s.user_id, s.role,
-											s.session_id, ends),
-					   true);
+	-- SET LOCAL rather than set_config(), which would read the value back,
+	-- and only superusers may read it
+	EXECUTE format('SET LOCAL commitopt.claim = %L',
+				   commitopt.claim_mint(s.tenant_id, s.user_id, s.role,
+										s.session_id, ends));
 	RETURN QUERY SELECT s.session_id, s.user_id, s.tenant_id, s.role,
 						must_change, ends;
 END
@@ -295,11 +296,12 @@ $$;
 -- a caller cannot read it back from its own transaction (it is also
 -- hidden from non-superusers) or use it after the request.
 CREATE FUNCTION commitopt.session_end_claim()
-RETURNS void LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT set_config('commitopt.claim', '', true);
-END;
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	SET LOCAL commitopt.claim = '';
+END
+$$;
 
 -- sessions_revoke(tenant, user_id, reason, keep_session, actor_user,
 -- actor_role): ends every session of a user except keep_session, and
@@ -377,7 +379,7 @@ BEGIN
 	 WHERE NOT (now_ < commitopt.session_ends_at(s.created_at, s.last_activity));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	DELETE FROM commitopt.login_failures f
-	 WHERE f.at <= now_ - make_interval(secs => current_setting('commitopt.login_failure_window')::int);
+	 WHERE f.at <= now_ - current_setting('commitopt.login_failure_window')::interval;
 	DELETE FROM commitopt.login_lockouts l WHERE l.locked_until <= now_;
 	RETURN n;
 END

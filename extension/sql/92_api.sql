@@ -141,7 +141,10 @@ BEGIN
 			EXECUTE format('SELECT * FROM %s($1)', route.handler::regproc)
 				INTO resp USING req;
 		EXCEPTION WHEN OTHERS THEN
-			-- no detail: it could show another row's values (FC-10)
+			-- no message or detail, to the client or the log: they could
+			-- show a row's values, a token hash among them (FC-10)
+			RAISE LOG 'commitopt api: % % failed with SQLSTATE %',
+				req_method, route.pattern, SQLSTATE;
 			resp := api.error(500, 'internal', 'internal error');
 		END;
 	END IF;

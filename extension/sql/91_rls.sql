@@ -68,7 +68,6 @@ $rls$;
 
 -- The functions written for tenant-scoped work run as the owner role,
 -- under the claim.
-ALTER FUNCTION commitopt.revoke_user_sessions(uuid, uuid) OWNER TO commitopt_owner;
 ALTER FUNCTION commitopt.session_end_claim() OWNER TO commitopt_owner;
 
 -- The reviewed cross-tenant functions, owned by the NOLOGIN BYPASSRLS role:

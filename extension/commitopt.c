@@ -72,6 +72,9 @@ _PG_init(void)
 							   &sp_estimate_discount_ec2_instance_3yr, 0.52);
 	define_password_settings();
 	define_audit_settings();
+	define_claim_settings();
+	define_session_settings();
+	define_session_worker();
 
 	MarkGUCPrefixReserved("commitopt");
 }

@@ -39,6 +39,13 @@ BEGIN
 		   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 		 ORDER BY c.relname
 	LOOP
+		-- The audit trail belongs to commitopt_auth, whose functions append
+		-- to every tenant's chain and create its partitions
+		-- (89_audit_contract.sql); it has its own policies.
+		IF r.relname IN ('audit_log', 'audit_chain_heads') THEN
+			EXECUTE format('ALTER TABLE %s OWNER TO commitopt_auth', r.rel);
+			CONTINUE;
+		END IF;
 		EXECUTE format('ALTER TABLE %s OWNER TO commitopt_owner', r.rel);
 		IF r.relkind = 'v' THEN
 			EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', r.rel);
@@ -83,8 +90,29 @@ ALTER FUNCTION commitopt.sessions_revoke(uuid, uuid, text, uuid, uuid, text)
 ALTER FUNCTION commitopt.sessions_on_role_change(uuid, uuid, text, text, uuid, text)
 	OWNER TO commitopt_auth;
 ALTER FUNCTION commitopt.sessions_reap() OWNER TO commitopt_auth;
+-- The audit trail's writers and verifiers: every tenant's chain, the
+-- partitions (CREATE on the schema, for audit_partition()), and the
+-- check that a recorded tenant exists.
 ALTER FUNCTION commitopt.audit_record(uuid, uuid, text, inet, text, text, jsonb)
 	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.audit_append(timestamptz, uuid, uuid, text, inet,
+	text, text, jsonb) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.audit_partition(timestamptz) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.audit_log_head(uuid, bigint, bytea, text)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.verify_audit(uuid) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.verify_audit_head(uuid, bigint, text)
+	OWNER TO commitopt_auth;
+GRANT CREATE ON SCHEMA commitopt TO commitopt_auth;
+GRANT SELECT ON commitopt.tenants TO commitopt_auth;
+-- Reading a trail is for superusers and, through the entry point, the
+-- tenant's administrators (audit_check_reader()).
+REVOKE ALL ON FUNCTION commitopt.verify_audit(uuid),
+	commitopt.verify_audit_head(uuid, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION commitopt.verify_audit(uuid),
+	commitopt.verify_audit_head(uuid, bigint, text) TO commitopt_owner;
+GRANT SELECT ON commitopt.audit_log, commitopt.audit_chain_heads
+	TO commitopt_owner;
 
 REVOKE ALL ON FUNCTION commitopt.session_login(text, text, inet),
 	commitopt.session_authenticate(text),
@@ -99,7 +127,6 @@ GRANT SELECT, UPDATE ON commitopt.users TO commitopt_auth;
 GRANT SELECT ON commitopt.password_history TO commitopt_auth;
 GRANT SELECT, INSERT, UPDATE, DELETE ON commitopt.sessions,
 	commitopt.login_failures, commitopt.login_lockouts TO commitopt_auth;
-GRANT INSERT ON commitopt.audit_log TO commitopt_auth;
 GRANT EXECUTE ON FUNCTION commitopt.verify_login(text, text),
 	commitopt.claim_mint(uuid, uuid, text, uuid, timestamptz),
 	commitopt.session_token_new(),
@@ -130,7 +157,7 @@ BEGIN
 		   AND c.relkind IN ('r', 'p', 'v', 'm')
 		   AND c.relname NOT IN ('users', 'password_history', 'sessions',
 								 'login_failures', 'login_lockouts',
-								 'audit_log', 'analyst_grants')
+								 'audit_log', 'audit_chain_heads', 'analyst_grants')
 	LOOP
 		EXECUTE format('GRANT SELECT ON %s TO commitopt_analyst', r.rel);
 	END LOOP;

@@ -20,6 +20,9 @@ log_step "the main job on the sample data"
 bash "$COMMITOPT_SRC/scripts/setup-db.sh" test
 bash "$COMMITOPT_SRC/scripts/report.sh" test
 
+log_step "the session reaper workers"
+bash "$COMMITOPT_SRC/test/worker/session_reaper.sh" || status=1
+
 log_step "benchmarks at a tiny size"
 bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test || status=1
 

@@ -75,6 +75,9 @@ _PG_init(void)
 	define_crypto_settings();
 	define_aws_settings();
 	define_jobs_settings();
+	define_claim_settings();
+	define_session_settings();
+	define_session_worker();
 
 	MarkGUCPrefixReserved("commitopt");
 }

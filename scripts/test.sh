@@ -23,6 +23,9 @@ bash "$COMMITOPT_SRC/scripts/report.sh" test
 log_step "AWS schedules and job runner, end to end"
 bash "$COMMITOPT_SRC/test/aws/e2e.sh" test || status=1
 
+log_step "the session reaper workers"
+bash "$COMMITOPT_SRC/test/worker/session_reaper.sh" || status=1
+
 log_step "benchmarks at a tiny size"
 bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test || status=1
 

@@ -92,6 +92,8 @@ SELECT * FROM commitopt.import_billing_file('00000000-0000-0000-0000-00000000000
 CREATE ROLE import_errors_analyst;
 GRANT USAGE ON SCHEMA commitopt TO import_errors_analyst;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA commitopt TO import_errors_analyst;
+-- row-level security: the role sees its tenant through an analyst grant
+SELECT commitopt.grant_analyst('import_errors_analyst', 'import-errors');
 SET ROLE import_errors_analyst;
 SELECT * FROM commitopt.import_billing_file(:'t', :'fx' || 'fc04_cur_refund.csv', 'e');
 RESET ROLE;
@@ -105,4 +107,5 @@ RESET ROLE;
 SELECT b.imports = s.imports AND b.coverage = s.coverage AS same_counts FROM before b, import_state s;
 REVOKE ALL ON ALL TABLES IN SCHEMA commitopt FROM import_errors_analyst;
 REVOKE ALL ON SCHEMA commitopt FROM import_errors_analyst;
+SELECT commitopt.revoke_analyst('import_errors_analyst');
 DROP ROLE import_errors_analyst;

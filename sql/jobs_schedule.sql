@@ -73,10 +73,7 @@ SELECT commitopt.job_execute(:j2) IS NULL AS not_running;
 -- tenant's, and not the table itself.
 SELECT commitopt.enqueue_job(:'tb', 'simulate') IS NOT NULL AS b_queued;
 CREATE ROLE jobs_nobody LOGIN;
-GRANT USAGE ON SCHEMA commitopt TO jobs_nobody;
-INSERT INTO commitopt.analyst_grants VALUES ('jobs_nobody', :'ta');
--- (as audit_chain does: analysts read the grant table that maps them)
-GRANT SELECT ON commitopt.analyst_grants TO jobs_nobody;
+SELECT commitopt.grant_analyst('jobs_nobody', 'jobs-a');
 \c - jobs_nobody
 SET client_min_messages = warning;
 SELECT kind, account_id, status, attempts, error FROM commitopt.my_jobs;
@@ -84,8 +81,7 @@ SELECT count(*) FROM commitopt.my_aws_connections;
 SELECT count(*) FROM commitopt.jobs;
 \c - postgres
 SET client_min_messages = warning;
-DELETE FROM commitopt.analyst_grants WHERE role_name = 'jobs_nobody';
-REVOKE SELECT ON commitopt.analyst_grants FROM jobs_nobody;
+SELECT commitopt.revoke_analyst('jobs_nobody');
 -- Only the extension's owner may run or claim jobs and schedules.
 SET ROLE jobs_nobody;
 SELECT commitopt.job_claim();
@@ -93,6 +89,5 @@ SELECT commitopt.run_jobs_now();
 SELECT commitopt.schedule_defaults();
 SELECT commitopt.enqueue_job(:'ta', 'simulate');
 RESET ROLE;
-REVOKE USAGE ON SCHEMA commitopt FROM jobs_nobody;
 DROP ROLE jobs_nobody;
 DELETE FROM commitopt.jobs WHERE tenant_id IN (:'ta', :'tb');

@@ -67,19 +67,34 @@ CREATE TABLE commitopt.audit_chain_heads (
 COMMENT ON TABLE commitopt.audit_chain_heads IS
 	'The newest link of each tenant''s audit chain';
 
--- Tenants' administrators read their own trail through RLS; nobody else
--- reads or writes either table directly.  Superusers (and the SECURITY
--- DEFINER functions below) bypass RLS.
--- XXX: the policy should also require the console role admin
--- (commitopt.current_user_role(), from the sessions work); until that
--- exists, everyone whose session maps to the tenant reads its trail.
+-- Tenants' administrators read their own trail through RLS: the claim of
+-- their console session must name the tenant and the role admin.  Nobody
+-- else reads or writes either table directly; analysts (no claim, so no
+-- console role) read nothing of it.  Superusers and commitopt_auth, which
+-- owns the SECURITY DEFINER functions below (91_rls.sql), bypass RLS.
+-- audit_reader_tenant(): the tenant whose trail the caller may read: the
+-- claim's tenant if its console role is admin, else NULL (no rows).
+-- PL/pgSQL because the claim functions are created later (90_identity.sql).
+CREATE FUNCTION commitopt.audit_reader_tenant()
+RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF commitopt.current_user_role() = 'admin' THEN
+		RETURN commitopt.current_tenant();
+	END IF;
+	RETURN NULL;
+END
+$$;
 ALTER TABLE commitopt.audit_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE commitopt.audit_log FORCE ROW LEVEL SECURITY;
 CREATE POLICY audit_log_tenant_read ON commitopt.audit_log
 	FOR SELECT
-	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant());
+	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.audit_reader_tenant());
 ALTER TABLE commitopt.audit_chain_heads ENABLE ROW LEVEL SECURITY;
 ALTER TABLE commitopt.audit_chain_heads FORCE ROW LEVEL SECURITY;
+CREATE POLICY audit_chain_heads_tenant_read ON commitopt.audit_chain_heads
+	FOR SELECT
+	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.audit_reader_tenant());
 REVOKE ALL ON commitopt.audit_log, commitopt.audit_chain_heads FROM PUBLIC;
 
 -- audit_refuse_change(): the trigger that makes the log append-only.
@@ -146,6 +161,10 @@ BEGIN
 	EXECUTE format('REVOKE ALL ON commitopt.%I FROM PUBLIC', name);
 	EXECUTE format('ALTER TABLE commitopt.%I ENABLE ROW LEVEL SECURITY', name);
 	EXECUTE format('ALTER TABLE commitopt.%I FORCE ROW LEVEL SECURITY', name);
+	-- the parent's policy, for whoever is granted the partition itself
+	EXECUTE format('CREATE POLICY audit_log_tenant_read ON commitopt.%I '
+				   'FOR SELECT USING (tenant_id OPERATOR(pg_catalog.=) '
+				   'commitopt.audit_reader_tenant())', name);
 	EXECUTE format('CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE '
 				   'ON commitopt.%I FOR EACH STATEMENT '
 				   'EXECUTE FUNCTION commitopt.audit_refuse_change()', name);
@@ -366,7 +385,8 @@ REVOKE EXECUTE ON FUNCTION commitopt.audit_log_head(uuid, bigint, bytea, text)
 	FROM PUBLIC;
 
 -- audit_check_reader(tenant): raises unless the caller may read the trail
--- of tenant: a superuser any, others only their own tenant's.
+-- of tenant: a superuser any, a console administrator (claim with role
+-- admin) only their own tenant's, nobody else any.
 CREATE FUNCTION commitopt.audit_check_reader(tenant uuid)
 RETURNS void LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
@@ -375,10 +395,8 @@ BEGIN
 		RAISE EXCEPTION 'tenant must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	-- XXX: should also require the console role admin once
-	-- commitopt.current_user_role() exists (sessions work).
 	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user)
-	   AND tenant IS DISTINCT FROM commitopt.current_tenant() THEN
+	   AND tenant IS DISTINCT FROM commitopt.audit_reader_tenant() THEN
 		RAISE EXCEPTION 'permission denied to read the audit trail of tenant %',
 			tenant
 			USING ERRCODE = 'insufficient_privilege',

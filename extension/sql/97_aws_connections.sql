@@ -229,6 +229,9 @@ BEGIN
 								  account_name, region);
 END
 $$;
+-- It trusts its acting_user argument (like the user-management functions)
+-- until the API calls it under a session claim: not for PUBLIC.
+REVOKE ALL ON FUNCTION commitopt.register_aws_account FROM PUBLIC;
 
 -- aws_connection_status: what a tenant may see of its connections (no
 -- secrets).

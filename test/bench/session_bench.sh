@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# session_bench.sh [--tiny] [MODE]: the cost of establishing identity from a
+# session token, on a running cluster of this checkout (MODE main or test,
+# default main).  pgbench, the same options on both sides (-M prepared, the
+# same client count and duration, the server's shipped synchronous_commit):
+#   - SELECT 1
+#   - one authenticated call as the gateway would make it: api.dispatch
+#     GET /v1/me with a Bearer token, which verifies the session, touches
+#     it (throttled as shipped: commitopt.session_touch_interval), mints
+#     the claim and writes the api_request audit entry
+# Prints both rates and their ratio beside the goal (60 %); not asserted.
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
+secs=20
+if [[ ${1:-} == --tiny ]]; then
+	secs=2
+	shift
+fi
+commitopt_mode "${1:-main}"
+clients=$(( $(nproc) < 8 ? $(nproc) : 8 ))
+"$PGBIN/psql" -X -d postgres -Atqc \
+	"SELECT 1 FROM pg_database WHERE datname = '$COMMITOPT_DB'" | grep -q 1 ||
+	"$PGBIN/createdb" "$COMMITOPT_DB"
+
+# A throwaway tenant and a fresh session (well inside both time limits for
+# the length of the run).  The token stays in this script's memory.
+password="Qz%Harbor-$(openssl rand -hex 6)"
+token=$(psql_db -At -v pw="$password" -f - <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS commitopt;
+SET commitopt.password_hash_memory = 64;
+SET commitopt.password_hash_iterations = 1;
+SELECT commitopt.create_tenant_with_admin('bench-sessions', 'Session bench',
+	'bench@sessions.example', 'Bench', 'User', :'pw') AS u \gset
+-- the user may already exist from an earlier run: set the password anew
+UPDATE commitopt.users SET password_hash = commitopt.password_hash(:'pw'),
+	   must_change_password = false
+ WHERE email = 'bench@sessions.example';
+DELETE FROM commitopt.sessions WHERE user_id = :'u';
+SELECT d.body::jsonb ->> 'token'
+  FROM api.dispatch('POST', '/v1/login', '', jsonb_build_object(),
+		jsonb_build_object('email', 'bench@sessions.example',
+						   'password', :'pw')::text, '192.0.2.99') d;
+SQL
+)
+if [[ -z $token ]]; then
+	echo "session_bench: could not log in" >&2
+	exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "SELECT 1;" > "$tmp/select1.sql"
+cat > "$tmp/auth.sql" <<'SQL'
+SELECT status FROM api.dispatch('GET', '/v1/me', '', jsonb_build_object('authorization', 'Bearer ' || :tok), NULL, '192.0.2.99');
+SQL
+
+# tps FILE [extra pgbench options]: the rate pgbench reports.
+tps() {
+	local f=$1
+	shift
+	"$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$clients" -T "$secs" \
+		-U commitopt_gateway "$@" -f "$f" "$COMMITOPT_DB" 2>&1 |
+		awk '/^tps = / { printf "%.0f", $3 }'
+}
+
+select1=$(tps "$tmp/select1.sql")
+auth=$(tps "$tmp/auth.sql" -D tok="$token")
+psql_db -c "DELETE FROM commitopt.sessions WHERE user_id IN
+			(SELECT user_id FROM commitopt.users WHERE email = 'bench@sessions.example')" >/dev/null
+
+printf 'session bench: %d clients, %d s each, -M prepared, synchronous_commit = %s\n' \
+	"$clients" "$secs" "$(psql_db -Atc 'SHOW synchronous_commit')"
+printf '  %-52s %10s tps\n' "SELECT 1" "${select1:-?}" \
+	"authenticated call (session + touch + audit)" "${auth:-?}"
+if [[ -n $select1 && -n $auth && $select1 -gt 0 ]]; then
+	printf '  ratio %.1f %% of SELECT 1 (goal: at least 60 %%)\n' \
+		"$(echo "100 * $auth / $select1" | bc -l)"
+fi

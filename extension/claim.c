@@ -109,6 +109,7 @@ PG_FUNCTION_INFO_V1(commitopt_current_user_id);
 PG_FUNCTION_INFO_V1(commitopt_current_user_role);
 PG_FUNCTION_INFO_V1(commitopt_current_session_id);
 PG_FUNCTION_INFO_V1(commitopt_clock_now);
+PG_FUNCTION_INFO_V1(commitopt_caller_is_superuser);
 
 /*
  * define_claim_settings registers commitopt.claim and commitopt.clock;
@@ -709,4 +710,18 @@ commitopt_current_session_id(PG_FUNCTION_ARGS)
 	if (!c->valid)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(uuid_datum(&c->session_id));
+}
+
+/*
+ * commitopt.caller_is_superuser() RETURNS boolean: whether the role the
+ * caller acts as (the login role, or the role of SET ROLE; never the owner
+ * of a SECURITY DEFINER function running now) is a superuser.  Operators'
+ * functions that take the acting user as an argument trust it only from a
+ * superuser; session_user would also trust a superuser's connection that
+ * did SET ROLE to a less privileged role.
+ */
+Datum
+commitopt_caller_is_superuser(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(superuser_arg(GetOuterUserId()));
 }

@@ -181,7 +181,15 @@ DECLARE
 BEGIN
 	SELECT * INTO actor FROM commitopt.users u
 	 WHERE u.user_id = acting_user AND NOT u.disabled;
-	IF NOT FOUND THEN
+	-- Through the API (the caller is not a superuser) the acting user is
+	-- the user of the request's verified claim and nobody else; otherwise a
+	-- route handler could act as another tenant's user.  Same answer as for
+	-- a user that does not exist, so nothing tells the two apart.
+	IF FOUND AND NOT commitopt.caller_is_superuser()
+	   AND acting_user IS DISTINCT FROM commitopt.current_user_id() THEN
+		actor := NULL;
+	END IF;
+	IF actor.user_id IS NULL THEN
 		RAISE EXCEPTION 'acting user does not exist or is disabled'
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = format('The acting user is %s.', acting_user);

@@ -395,7 +395,9 @@ BEGIN
 		RAISE EXCEPTION 'tenant must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user)
+	-- the caller's role, not session_user: a superuser's connection that
+	-- did SET ROLE acts as that role
+	IF NOT commitopt.caller_is_superuser()
 	   AND tenant IS DISTINCT FROM commitopt.audit_reader_tenant() THEN
 		RAISE EXCEPTION 'permission denied to read the audit trail of tenant %',
 			tenant

@@ -71,6 +71,12 @@ AS 'MODULE_PATHNAME', 'commitopt_current_session_id';
 COMMENT ON FUNCTION commitopt.current_session_id()
 	IS 'The session of the verified claim of this transaction, or NULL';
 
+CREATE FUNCTION commitopt.caller_is_superuser()
+RETURNS boolean LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'commitopt_caller_is_superuser';
+COMMENT ON FUNCTION commitopt.caller_is_superuser()
+	IS 'Whether the caller (login role or SET ROLE, not a definer) is a superuser';
+
 CREATE FUNCTION commitopt.clock_now()
 RETURNS timestamptz LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'commitopt_clock_now';

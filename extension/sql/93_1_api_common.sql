@@ -117,7 +117,8 @@ DECLARE
 	c jsonb;
 	b64 text;
 BEGIN
-	IF cursor !~ '^[A-Za-z0-9_-]{1,2000}$' THEN
+	-- (a regular expression bound cannot exceed 255)
+	IF length(cursor) > 2000 OR cursor !~ '^[A-Za-z0-9_-]+$' THEN
 		RAISE EXCEPTION 'invalid cursor';
 	END IF;
 	b64 := translate(cursor, '-_', '+/');

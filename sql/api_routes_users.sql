@@ -97,7 +97,7 @@ SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a',
 SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a',
 	'{"email": "not an address", "first_name": "X", "last_name": "Y", "role": "viewer", "password": "Qzx7#Wvk9"}');
 SELECT status, body -> 'error' ->> 'code' AS code,
-	   body -> 'error' ->> 'message' LIKE '%at least 8 characters%' AS names_rule
+	   body -> 'error' ->> 'message' LIKE '%policy: The password must have at least 8 characters.' AS names_rule
   FROM pg_temp.req('POST', '/v1/users', '', :'tok_a',
 	'{"email": "x@au-a.example", "first_name": "X", "last_name": "Y", "role": "viewer", "password": "Ab1#"}');
 SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a',

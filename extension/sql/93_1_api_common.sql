@@ -30,14 +30,17 @@ ALTER TABLE api.routes
 	ADD COLUMN success_status integer NOT NULL DEFAULT 200,
 	ADD COLUMN paginated boolean NOT NULL DEFAULT false;
 
--- api.error_for(sqlstate, message): the response for an error raised by a
--- function a handler called, for the states that are the caller's fault.
--- Their messages name the bad value, never a password or a secret.
-CREATE FUNCTION api.error_for(state text, message text)
+-- api.error_for(sqlstate, message, detail): the response for an error
+-- raised by a function a handler called, for the states that are the
+-- caller's fault.  Their messages name the bad value, never a password or
+-- a secret; for an invalid value the detail (the password rules broken,
+-- the expected form) follows the message.
+CREATE FUNCTION api.error_for(state text, message text, detail text DEFAULT NULL)
 RETURNS api.response LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 RETURN CASE state
-	WHEN '22023' THEN api.error(422, 'invalid_value', message)
+	WHEN '22023' THEN api.error(422, 'invalid_value',
+								message || coalesce(': ' || nullif(detail, ''), ''))
 	WHEN '22021' THEN api.error(422, 'invalid_value', message)
 	WHEN '23502' THEN api.error(400, 'invalid_request', message)
 	WHEN '23505' THEN api.error(409, 'conflict', message)

@@ -72,6 +72,7 @@ DECLARE
 		  "role": "string", "password": "string"}',
 		'{email,first_name,last_name,role,password}');
 	id uuid;
+	detail text;
 BEGIN
 	IF bad IS NOT NULL THEN
 		RETURN bad;
@@ -85,7 +86,8 @@ BEGIN
 									req.body ->> 'password');
 	EXCEPTION WHEN invalid_parameter_value OR unique_violation
 				   OR character_not_in_repertoire OR insufficient_privilege THEN
-		RETURN api.error_for(SQLSTATE, SQLERRM);
+		GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+		RETURN api.error_for(SQLSTATE, SQLERRM, detail);
 	END;
 	RETURN api.json(201, api.user_json(id));
 END
@@ -101,6 +103,7 @@ DECLARE
 		'{"email": "string", "first_name": "string", "last_name": "string",
 		  "role": "string", "disabled": "boolean"}', '{}');
 	id uuid := api.param_uuid(req, 1);
+	detail text;
 BEGIN
 	IF id IS NULL OR api.user_json(id) IS NULL THEN
 		RETURN api.error(404, 'not_found', 'no such user');
@@ -130,8 +133,10 @@ BEGIN
 				   OR object_not_in_prerequisite_state
 				   OR insufficient_privilege OR no_data_found THEN
 		-- the block's changes are undone: all or nothing
+		GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
 		RETURN api.error_for(SQLSTATE, CASE WHEN SQLSTATE = 'P0002'
-											THEN 'no such user' ELSE SQLERRM END);
+											THEN 'no such user' ELSE SQLERRM END,
+							 detail);
 	END;
 	RETURN api.json(200, api.user_json(id));
 END
@@ -143,6 +148,7 @@ RETURNS api.response LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	id uuid := api.param_uuid(req, 1);
+	detail text;
 BEGIN
 	IF id IS NULL OR api.user_json(id) IS NULL THEN
 		RETURN api.error(404, 'not_found', 'no such user');
@@ -154,8 +160,10 @@ BEGIN
 		PERFORM commitopt.delete_user(commitopt.current_user_id(), id);
 	EXCEPTION WHEN object_not_in_prerequisite_state OR insufficient_privilege
 				   OR no_data_found THEN
+		GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
 		RETURN api.error_for(SQLSTATE, CASE WHEN SQLSTATE = 'P0002'
-											THEN 'no such user' ELSE SQLERRM END);
+											THEN 'no such user' ELSE SQLERRM END,
+							 detail);
 	END;
 	RETURN api.json(200, jsonb_build_object('deleted', id));
 END
@@ -171,6 +179,7 @@ DECLARE
 	bad api.response := api.body_check(req, '{"temporary_password": "string"}',
 									   '{temporary_password}');
 	id uuid := api.param_uuid(req, 1);
+	detail text;
 BEGIN
 	IF id IS NULL OR api.user_json(id) IS NULL THEN
 		RETURN api.error(404, 'not_found', 'no such user');
@@ -187,8 +196,10 @@ BEGIN
 										 req.body ->> 'temporary_password');
 	EXCEPTION WHEN invalid_parameter_value OR character_not_in_repertoire
 				   OR insufficient_privilege OR no_data_found THEN
+		GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
 		RETURN api.error_for(SQLSTATE, CASE WHEN SQLSTATE = 'P0002'
-											THEN 'no such user' ELSE SQLERRM END);
+											THEN 'no such user' ELSE SQLERRM END,
+							 detail);
 	END;
 	RETURN api.json(200, jsonb_build_object('password_reset', true));
 END

@@ -77,6 +77,7 @@ DECLARE
 		'{"account_id": "string", "role_arn": "string", "name": "string",
 		  "region": "string"}', '{account_id,role_arn}');
 	r record;
+	detail text;
 BEGIN
 	IF bad IS NOT NULL THEN
 		RETURN bad;
@@ -94,7 +95,8 @@ BEGIN
 			RETURN api.error(503, 'not_configured',
 							 'AWS accounts cannot be registered yet; try again later');
 		WHEN invalid_parameter_value OR unique_violation OR insufficient_privilege THEN
-			RETURN api.error_for(SQLSTATE, SQLERRM);
+			GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+		RETURN api.error_for(SQLSTATE, SQLERRM, detail);
 	END;
 	RETURN api.json(201, jsonb_build_object(
 		'account_id', req.body ->> 'account_id',

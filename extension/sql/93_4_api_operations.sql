@@ -153,6 +153,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	bad api.response := api.body_check(req, '{"kind": "string"}', '{kind}');
 	j jsonb;
+	id bigint;
 BEGIN
 	IF bad IS NOT NULL THEN
 		RETURN bad;
@@ -162,10 +163,10 @@ BEGIN
 						 format('unknown job kind "%s"; the kinds are simulate and recommend',
 								left(req.body ->> 'kind', 100)));
 	END IF;
+	-- queued first: a scan's snapshot would not see the row it inserts
+	id := commitopt.enqueue_job(commitopt.current_tenant(), req.body ->> 'kind');
 	SELECT to_jsonb(x) INTO j FROM commitopt.jobs x
-	 WHERE x.tenant_id = commitopt.current_tenant()
-	   AND x.job_id = commitopt.enqueue_job(commitopt.current_tenant(),
-											req.body ->> 'kind');
+	 WHERE x.tenant_id = commitopt.current_tenant() AND x.job_id = id;
 	RETURN api.json(202, api.job_json(j));
 END
 $$;

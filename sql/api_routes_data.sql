@@ -3,6 +3,10 @@
 -- 401, 403, bad input, another tenant's rows never seen (404 for one
 -- object), pagination across pages, and the audit entry of each call.
 \getenv datadir COMMITOPT_DATA
+-- One transaction, rolled back at the end: the audit entries of this
+-- file's unauthenticated calls must not stay in the service's chain,
+-- which later tests read from its first entry.
+BEGIN;
 \i :datadir/fixtures/api/helpers.sql
 SELECT pg_temp.at('2024-06-01 10:00:00+00');
 
@@ -315,3 +319,5 @@ SELECT object AS route, details ->> 'status' AS status, count(*)
 SELECT count(*) AS entries_with_more_than_status
   FROM commitopt.audit_log
  WHERE action = 'api_request' AND details - 'status' <> '{}';
+
+ROLLBACK;

@@ -4,6 +4,10 @@
 -- its bad parameters, and an audit entry (route and status, no body) for
 -- each call.
 \getenv datadir COMMITOPT_DATA
+-- One transaction, rolled back at the end: the audit entries of this
+-- file's unauthenticated calls must not stay in the service's chain,
+-- which later tests read from its first entry.
+BEGIN;
 \i :datadir/fixtures/api/helpers.sql
 SELECT pg_temp.at('2024-06-01 10:00:00+00');
 
@@ -201,3 +205,5 @@ SELECT count(*) > 0 AS unauthenticated_recorded
   FROM commitopt.audit_log
  WHERE tenant_id = commitopt.audit_service_tenant() AND action = 'api_request'
    AND object = 'GET /v1/users' AND details ->> 'status' = '401';
+
+ROLLBACK;

@@ -44,6 +44,9 @@ CREATE TABLE api.routes (
 	needs_session boolean NOT NULL DEFAULT true,
 	-- allowed while the user must change their password
 	during_password_change boolean NOT NULL DEFAULT false,
+	-- the least console role that may call it (viewer < member < admin)
+	min_role text NOT NULL DEFAULT 'viewer'
+		CHECK (min_role IN ('viewer', 'member', 'admin')),
 	PRIMARY KEY (method, pattern)
 );
 ALTER TABLE api.routes OWNER TO commitopt_owner;
@@ -64,6 +67,15 @@ RETURNS api.response LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 RETURN api.json(status, jsonb_build_object('error',
 					jsonb_build_object('code', code, 'message', message)));
+
+-- api.role_at_least(role, minimum): whether a console role is at least
+-- another (viewer < member < admin); false for NULL or an unknown role.
+CREATE FUNCTION api.role_at_least(role text, minimum text)
+RETURNS boolean LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce(array_position(ARRAY['viewer', 'member', 'admin'], role)
+				>= array_position(ARRAY['viewer', 'member', 'admin'], minimum),
+				false);
 
 -- api.request_token(headers): the session token a request carries, from
 -- the Authorization header or else the session cookie; NULL if none.
@@ -125,6 +137,10 @@ BEGIN
 		ELSIF sess.must_change_password AND NOT route.during_password_change THEN
 			resp := api.error(403, 'password_change_required',
 							  'the password must be changed first');
+		ELSIF NOT api.role_at_least(commitopt.current_user_role(), route.min_role) THEN
+			resp := api.error(403, 'forbidden',
+							  format('this route needs the role %s or higher',
+									 route.min_role));
 		END IF;
 	END IF;
 

@@ -259,7 +259,7 @@ SELECT principal, count(DISTINCT fn) AS functions, count(*) AS calls
 SELECT principal, fn, v, on_b, on_ghost, changed
   FROM outcomes
  WHERE (on_b IS DISTINCT FROM on_ghost AND NOT pg_temp.allowed(fn)) OR changed
- ORDER BY 1, 2::text, 3;
+ ORDER BY principal, fn::text, v;
 -- The functions not compared (those above, of which the analyst or the
 -- owner may execute).
 SELECT DISTINCT fn::text AS not_compared FROM outcomes WHERE pg_temp.allowed(fn)
@@ -284,7 +284,7 @@ SELECT principal, fn, left(on_b, 70) AS on_b
 							  'commitopt.usage_extent(uuid)',
 							  'commitopt.ensure_tenant(text,text)',
 							  'api.sessions(api.request)')
- ORDER BY 2::text, 1;
+ ORDER BY fn::text, principal;
 
 -- The gateway with A's token, every route, with B's ids in the path
 -- (capture groups) and in the body; the outcome equals the ghost's and

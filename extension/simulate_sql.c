@@ -128,6 +128,21 @@ col_int64(int row, int col)
 }
 
 /*
+ * col_shown returns a text column for an error message, cut to 40
+ * characters ("..." marking the cut): a numeric such as 1e400 prints
+ * with all its digits.
+ */
+static char *
+col_shown(int row, int col)
+{
+	char	   *v = col_text(row, col);
+
+	if (strlen(v) <= 40)
+		return v;
+	return psprintf("%.40s...", v);
+}
+
+/*
  * intern returns the number of name within its kind, giving new names the
  * next number of *counter.
  */
@@ -524,7 +539,7 @@ load_ris(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap)
 		if (!(r->count >= 1 && r->count <= SIM_MAX_RI_COUNT))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("reserved instance \"%s\" has an invalid instance count %g",
+					 errmsg("reserved instance \"%s\" has an invalid instance count %.0f",
 							ld->ri_ids[i], r->count),
 					 errdetail("An instance count is between 1 and %d.",
 							   SIM_MAX_RI_COUNT)));
@@ -532,7 +547,7 @@ load_ris(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("reserved instance \"%s\" has an invalid effective hourly cost %s",
-							ld->ri_ids[i], col_text(i, 15)),
+							ld->ri_ids[i], col_shown(i, 15)),
 					 errdetail("An hourly cost per instance is between 0 and %g USD.",
 							   SIM_MAX_HOURLY_RATE)));
 		r->start = hours_from(ld, i, 11);
@@ -624,7 +639,7 @@ load_sps(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap,
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("savings plan \"%s\" has an invalid hourly commitment %s",
-							ld->sp_ids[i], col_text(i, 11)),
+							ld->sp_ids[i], col_shown(i, 11)),
 					 errdetail("An hourly commitment is between %g and %g USD.",
 							   SIM_MIN_SP_COMMITMENT, SIM_MAX_SP_COMMITMENT)));
 		sp->start = hours_from(ld, i, 9);

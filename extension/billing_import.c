@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <math.h>
 
 #include "catalog/pg_authid.h"
 #include "common/jsonapi.h"
@@ -47,6 +48,7 @@
 
 PG_FUNCTION_INFO_V1(commitopt_parse_billing_file);
 PG_FUNCTION_INFO_V1(commitopt_parse_billing_upload);
+PG_FUNCTION_INFO_V1(commitopt_upload_session);
 
 typedef enum ExportFormat
 {
@@ -360,73 +362,118 @@ column_name(ImportState *st, SourceField field)
 }
 
 /*
- * number_syntax_ok checks s against [+-]digits[.digits][e[+-]digits] and
- * returns the exponent's value through *exponent.
+ * Sane bounds of every number an export carries (documented in
+ * 21_billing_import.sql): anything at or beyond IMPORT_NUMBER_MAX in
+ * absolute value, or non-zero below IMPORT_NUMBER_MIN, is no cost, rate or
+ * amount of a real bill, and would overflow or underflow double precision
+ * downstream.  A value longer than IMPORT_NUMBER_MAX_LEN characters is
+ * refused before it is looked at.
+ */
+#define IMPORT_NUMBER_MAX		1e15
+#define IMPORT_NUMBER_MIN		1e-30
+#define IMPORT_NUMBER_MAX_LEN	100
+#define IMPORT_VALUE_SHOWN		40
+
+/* The largest reservation a line may describe (instances). */
+#define IMPORT_MAX_RESERVATIONS 1000000
+
+/*
+ * shown returns a value for an error message: at most IMPORT_VALUE_SHOWN
+ * characters of it, "..." marking a cut.
+ */
+static char *
+shown(ImportState *st, const char *v)
+{
+	int			len = strlen(v);
+	int			cut;
+
+	if (len <= IMPORT_VALUE_SHOWN)
+		return pstrdup(v);
+	cut = pg_encoding_mbcliplen(st->input_encoding, v, len, IMPORT_VALUE_SHOWN);
+	return psprintf("%.*s...", cut, v);
+}
+
+/*
+ * number_syntax_ok checks s against [+-]digits[.digits][e[+-]digits];
+ * *nonzero tells whether any digit of the mantissa is not 0.
  */
 static bool
-number_syntax_ok(const char *s, long *exponent)
+number_syntax_ok(const char *s, bool *nonzero)
 {
 	const char *p = s;
 	int			digits = 0;
 
-	*exponent = 0;
+	*nonzero = false;
 	if (*p == '+' || *p == '-')
 		p++;
 	while (isdigit((unsigned char) *p))
+	{
+		*nonzero |= (*p != '0');
 		p++, digits++;
+	}
 	if (*p == '.')
 	{
 		p++;
 		while (isdigit((unsigned char) *p))
+		{
+			*nonzero |= (*p != '0');
 			p++, digits++;
+		}
 	}
 	if (digits == 0)
 		return false;
 	if (*p == 'e' || *p == 'E')
 	{
 		int			edigits = 0;
-		bool		negative = false;
 
 		p++;
 		if (*p == '+' || *p == '-')
-			negative = (*p++ == '-');
+			p++;
 		while (isdigit((unsigned char) *p))
-		{
-			if (*exponent < 100000)
-				*exponent = *exponent * 10 + (*p - '0');
 			p++, edigits++;
-		}
 		if (edigits == 0)
 			return false;
-		if (negative)
-			*exponent = -*exponent;
 	}
 	return *p == '\0';
 }
 
 /*
  * field_number parses a numeric source field; NULL (with *isnull set) when
- * absent.  A malformed value is an error naming line, column and value.
+ * absent.  A malformed value, or one outside the sane bounds, is an error
+ * naming line, column and value.
  */
 static Datum
 field_number(ImportState *st, SourceField field, bool *isnull)
 {
 	const char *v = field_text(st, field);
-	long		exponent;
+	bool		nonzero;
+	double		d;
 
 	*isnull = (v == NULL);
 	if (v == NULL)
 		return (Datum) 0;
-	if (!number_syntax_ok(v, &exponent))
+	if (strlen(v) > IMPORT_NUMBER_MAX_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("number \"%s\" in column \"%s\" at line %lld is too long",
+						shown(st, v), column_name(st, field), (long long) st->line_no),
+				 errdetail("A number may have at most %d characters.",
+						   IMPORT_NUMBER_MAX_LEN)));
+	if (!number_syntax_ok(v, &nonzero))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid number \"%s\" in column \"%s\" at line %lld",
-						v, column_name(st, field), (long long) st->line_no)));
-	if (exponent > 1000 || exponent < -1000)
+						shown(st, v), column_name(st, field), (long long) st->line_no)));
+
+	/* the syntax is checked, so strtod reads all of it (C locale) */
+	d = fabs(strtod(v, NULL));
+	if (!(d < IMPORT_NUMBER_MAX) || (nonzero && d < IMPORT_NUMBER_MIN))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("number \"%s\" in column \"%s\" at line %lld is out of range",
-						v, column_name(st, field), (long long) st->line_no)));
+						shown(st, v), column_name(st, field), (long long) st->line_no),
+				 errdetail("Numbers of a billing export must be 0 or between %g and %g in absolute value.",
+						   IMPORT_NUMBER_MIN, IMPORT_NUMBER_MAX)));
 	return DirectFunctionCall3(numeric_in, CStringGetDatum(v),
 							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }
@@ -597,7 +644,7 @@ field_timestamp(ImportState *st, SourceField field, bool *isnull,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
 				 errmsg("invalid timestamp \"%s\" in column \"%s\" at line %lld",
-						v, column_name(st, field), (long long) st->line_no),
+						shown(st, v), column_name(st, field), (long long) st->line_no),
 				 errhint("Accepted forms are YYYY-MM-DD HH:MM:SS, ISO 8601 (YYYY-MM-DDTHH:MM[:SS]Z or with an offset), YYYY-MM-DD, M/D/YYYY and M/D/YYYY H:MM.")));
 	return ts;
 }
@@ -1225,6 +1272,150 @@ sum_known(Datum *result, bool *isnull, Datum a, bool anull, Datum b,
 		*result = DirectFunctionCall2(numeric_add, a, b);
 }
 
+/* is_usage_charge: the CUR line item types that are usage (see SQL). */
+static bool
+is_usage_charge(const char *charge)
+{
+	return strcmp(charge, "Usage") == 0 ||
+		strcmp(charge, "DiscountedUsage") == 0 ||
+		strcmp(charge, "SavingsPlanCoveredUsage") == 0;
+}
+
+/*
+ * check_identifiers refuses control characters in the columns that become
+ * keys of usage series and commitments: such a value matches nothing and
+ * would silently drop its line from the usage.
+ */
+static void
+check_identifiers(ImportState *st)
+{
+	static const SourceField keys[] = {
+		SF_ACCOUNT, SF_SERVICE, SF_REGION, SF_AZ, SF_INSTANCE_TYPE,
+		SF_USAGE_TYPE, SF_PRODUCT_USAGE_TYPE, SF_OPERATION, SF_UNIT,
+		SF_TENANCY, SF_RI_ARN, SF_SP_ARN, SF_CD_ID
+	};
+
+	for (size_t i = 0; i < lengthof(keys); i++)
+	{
+		const char *v = field_text(st, keys[i]);
+
+		if (v == NULL)
+			continue;
+		for (const unsigned char *p = (const unsigned char *) v; *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("control character 0x%02x in column \"%s\" at line %lld",
+								*p, column_name(st, keys[i]),
+								(long long) st->line_no),
+						 errdetail("The value starts \"%s\".",
+								   shown(st, pnstrdup(v, (const char *) p - v)))));
+	}
+}
+
+/*
+ * check_times refuses a line that ends before it starts, and a usage line
+ * that lasts no time at all (its amount would belong to no hour).
+ */
+static void
+check_times(ImportState *st, const char *charge, TimestampTz start,
+			TimestampTz end)
+{
+	if (end < start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("line %lld ends before it starts: column \"%s\" is \"%s\", column \"%s\" is \"%s\"",
+						(long long) st->line_no,
+						column_name(st, SF_USAGE_END), shown(st, field_text(st, SF_USAGE_END)),
+						column_name(st, SF_USAGE_START), shown(st, field_text(st, SF_USAGE_START)))));
+	if (end == start && is_usage_charge(charge))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("usage line %lld lasts no time: columns \"%s\" and \"%s\" are both \"%s\"",
+						(long long) st->line_no, column_name(st, SF_USAGE_START),
+						column_name(st, SF_USAGE_END),
+						shown(st, field_text(st, SF_USAGE_START)))));
+}
+
+/*
+ * check_instance_usage refuses an EC2 instance-hour usage line that the
+ * usage series could not count: no usage amount (column or value), a
+ * negative amount, no account or no instance type.  Such a line would
+ * otherwise be dropped from the usage, or make every simulation of its
+ * month fail.
+ */
+static void
+check_instance_usage(ImportState *st, const char *instance_type,
+					 Datum amount, bool amount_null)
+{
+	const char *account = field_text(st, SF_ACCOUNT);
+
+	if (st->colmap[SF_USAGE_AMOUNT] < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("line %lld is EC2 instance usage but the export has no column \"%s\"",
+						(long long) st->line_no,
+						field_specs[SF_USAGE_AMOUNT].names[st->format]),
+				 errhint("Check the spelling of the usage amount column in the header.")));
+	if (amount_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("empty usage amount in column \"%s\" at line %lld",
+						column_name(st, SF_USAGE_AMOUNT), (long long) st->line_no),
+				 errdetail("The line is EC2 instance usage; its instance-hours must be given.")));
+	if (DatumGetBool(DirectFunctionCall2(numeric_lt, amount,
+										 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("negative usage amount \"%s\" in column \"%s\" at line %lld",
+						shown(st, field_text(st, SF_USAGE_AMOUNT)),
+						column_name(st, SF_USAGE_AMOUNT), (long long) st->line_no),
+				 errdetail("Instance-hours cannot be negative.")));
+	if (account == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("empty account id in column \"%s\" at line %lld",
+						column_name(st, SF_ACCOUNT), (long long) st->line_no),
+				 errdetail("The line is EC2 instance usage; its usage belongs to an account.")));
+	if (strspn(account, "0123456789") != strlen(account) || strlen(account) > 20)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid account id \"%s\" in column \"%s\" at line %lld",
+						shown(st, account), column_name(st, SF_ACCOUNT),
+						(long long) st->line_no),
+				 errdetail("AWS account ids are up to 20 digits.")));
+	if (instance_type == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("EC2 instance usage at line %lld names no instance type",
+						(long long) st->line_no),
+				 errdetail("Neither an instance type column nor the usage type gives one.")));
+}
+
+/*
+ * check_reservations refuses a number of reservations that is not a whole
+ * number between 1 and IMPORT_MAX_RESERVATIONS.
+ */
+static void
+check_reservations(ImportState *st, Datum n)
+{
+	Datum		one = DirectFunctionCall1(int4_numeric, Int32GetDatum(1));
+	Datum		max = DirectFunctionCall1(int4_numeric,
+										  Int32GetDatum(IMPORT_MAX_RESERVATIONS));
+	Datum		whole = DirectFunctionCall2(numeric_trunc, n, Int32GetDatum(0));
+
+	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, n, whole)) ||
+		DatumGetBool(DirectFunctionCall2(numeric_lt, n, one)) ||
+		DatumGetBool(DirectFunctionCall2(numeric_gt, n, max)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid number of reservations \"%s\" in column \"%s\" at line %lld",
+						shown(st, field_text(st, SF_RI_COUNT)),
+						column_name(st, SF_RI_COUNT), (long long) st->line_no),
+				 errdetail("A reservation covers a whole number of instances between 1 and %d.",
+						   IMPORT_MAX_RESERVATIONS)));
+}
+
 /*
  * convert_record turns one data record into an import_line row and puts it
  * into the result.
@@ -1246,6 +1437,7 @@ convert_record(ImportState *st)
 	const char *pricing_category = NULL;
 	const char *commitment_id = NULL;
 	char		commitment_type = 0;	/* 'r' RI, 's' SP */
+	bool		instance_line = false;	/* usage type names instance usage */
 	Datum		unblended;
 	bool		unblended_null;
 	bool		start_null,
@@ -1284,6 +1476,7 @@ convert_record(ImportState *st)
 	usage_end = field_timestamp(st, SF_USAGE_END, &end_null, &end_date_only);
 	if (!start_null && !end_null && end_date_only && usage_end <= usage_start)
 		usage_end += USECS_PER_DAY;
+	check_identifiers(st);
 	nulls[OA_USAGE_START] = start_null;
 	values[OA_USAGE_START] = TimestampTzGetDatum(usage_start);
 	nulls[OA_USAGE_END] = end_null;
@@ -1385,6 +1578,8 @@ convert_record(ImportState *st)
 		}
 	}
 	set_text(st, values, nulls, OA_CHARGE_TYPE, charge);
+	if (!start_null && !end_null)
+		check_times(st, charge, usage_start, usage_end);
 
 	/* usage facts */
 	usage_type = field_text(st, SF_USAGE_TYPE);
@@ -1411,6 +1606,7 @@ convert_record(ImportState *st)
 			instance_type = df.instance_type;
 			platform = df.platform;
 			tenancy = df.tenancy;
+			instance_line = (df.tenancy != NULL);
 		}
 	}
 	else
@@ -1422,6 +1618,7 @@ convert_record(ImportState *st)
 		memset(&uf, 0, sizeof(uf));
 		if (usage_type != NULL)
 			parse_usage_type(usage_type, &uf);
+		instance_line = (uf.tenancy != NULL);
 		instance_type = field_text(st, SF_INSTANCE_TYPE);
 		if (instance_type == NULL)
 			instance_type = uf.instance_type;
@@ -1447,6 +1644,14 @@ convert_record(ImportState *st)
 			pricing_category = "Standard";
 	}
 
+	/* usage amount; an EC2 instance-hour usage line must be countable */
+	copy_number(st, values, nulls, OA_USAGE_AMOUNT, SF_USAGE_AMOUNT);
+	if (is_usage_charge(charge) && service != NULL &&
+		strcmp(service, "AmazonEC2") == 0 && unit != NULL &&
+		strcmp(unit, "Hrs") == 0 && (instance_type != NULL || instance_line))
+		check_instance_usage(st, instance_type, values[OA_USAGE_AMOUNT],
+							 nulls[OA_USAGE_AMOUNT]);
+
 	set_text(st, values, nulls, OA_ACCOUNT, field_text(st, SF_ACCOUNT));
 	set_text(st, values, nulls, OA_SERVICE, service);
 	set_text(st, values, nulls, OA_REGION, region);
@@ -1455,7 +1660,6 @@ convert_record(ImportState *st)
 	set_text(st, values, nulls, OA_PLATFORM, platform);
 	set_text(st, values, nulls, OA_TENANCY, tenancy);
 	set_text(st, values, nulls, OA_USAGE_TYPE, usage_type);
-	copy_number(st, values, nulls, OA_USAGE_AMOUNT, SF_USAGE_AMOUNT);
 	set_text(st, values, nulls, OA_UNIT, unit);
 	copy_number(st, values, nulls, OA_NORM_FACTOR, SF_NORM_FACTOR);
 	copy_number(st, values, nulls, OA_PUBLIC_OD_COST, SF_LIST_COST);
@@ -1478,6 +1682,8 @@ convert_record(ImportState *st)
 
 	/* commitment facts, kept for the inventory */
 	copy_number(st, values, nulls, OA_COMMITMENT_COUNT, SF_RI_COUNT);
+	if (!nulls[OA_COMMITMENT_COUNT])
+		check_reservations(st, values[OA_COMMITMENT_COUNT]);
 	if (commitment_type == 'r')
 	{
 		values[OA_COMMITMENT_START] = TimestampTzGetDatum(
@@ -1695,9 +1901,22 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 }
 
 /*
+ * commitopt_upload_session() names the current database session: backend
+ * process id and backend start time (microseconds), which together never
+ * repeat while the server's clock moves forward.
+ */
+Datum
+commitopt_upload_session(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%d:" INT64_FORMAT, MyProcPid,
+											  (int64) MyStartTimestamp)));
+}
+
+/*
  * commitopt_parse_billing_upload(tenant uuid) returns the lines of the
- * export a client streamed into commitopt.billing_upload for the tenant,
- * one physical line per row in line_no order, normalized like a file.
+ * export this session streamed into commitopt.billing_upload for the
+ * tenant, one physical line per row in line_no order, normalized like a
+ * file.  Lines of other sessions are not read.
  */
 Datum
 commitopt_parse_billing_upload(PG_FUNCTION_ARGS)
@@ -1717,7 +1936,9 @@ commitopt_parse_billing_upload(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	plan = SPI_prepare("SELECT line FROM commitopt.billing_upload "
-					   "WHERE tenant_id = $1 ORDER BY line_no",
+					   "WHERE tenant_id = $1"
+					   " AND upload_session = commitopt.upload_session()"
+					   " ORDER BY line_no",
 					   1, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

@@ -39,6 +39,16 @@ PG_FUNCTION_INFO_V1(commitopt_simulate_with_extra_compute_sp);
 /* Longest window simulated at once: about ten years of hours. */
 #define SIM_MAX_HOURS	(24 * 366 * 10)
 
+/*
+ * Sane bounds of commitments (as the CHECKs of 00_reference.sql): a
+ * stored value outside them is refused with the commitment's name rather
+ * than simulated, and so is a what-if commitment.
+ */
+#define SIM_MAX_RI_COUNT		1000000
+#define SIM_MAX_HOURLY_RATE		10000.0
+#define SIM_MIN_SP_COMMITMENT	0.001
+#define SIM_MAX_SP_COMMITMENT	10000000.0
+
 /* Interned names: key, then its small integer. */
 #define SIM_NAME_LEN	160
 typedef struct SimName
@@ -115,6 +125,21 @@ col_int64(int row, int col)
 								  col, &isnull);
 
 	return isnull ? -1 : DatumGetInt64(d);
+}
+
+/*
+ * col_shown returns a text column for an error message, cut to 40
+ * characters ("..." marking the cut): a numeric such as 1e400 prints
+ * with all its digits.
+ */
+static char *
+col_shown(int row, int col)
+{
+	char	   *v = col_text(row, col);
+
+	if (strlen(v) <= 40)
+		return v;
+	return psprintf("%.40s...", v);
 }
 
 /*
@@ -475,12 +500,14 @@ load_ris(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap)
 			  "       coalesce(r.availability_zone, ''), r.instance_type,"
 			  "       commitopt.instance_family(r.instance_type),"
 			  "       r.platform, r.tenancy, r.instance_count::float8,"
-			  "       r.effective_hourly_usd::float8,"
+			  "       CASE WHEN r.effective_hourly_usd BETWEEN 0 AND 10000"
+			  "            THEN r.effective_hourly_usd::float8 END,"
 			  "       extract(epoch FROM r.start_time)::float8,"
 			  "       extract(epoch FROM r.end_time)::float8,"
 			  "       coalesce(commitopt.normalization_factor(r.instance_type), 0),"
 			  "       p.size_flexible AND r.tenancy = 'default'"
-			  "       AND coalesce(f.size_flexible, true)"
+			  "       AND coalesce(f.size_flexible, true),"
+			  "       r.effective_hourly_usd::text"
 			  "  FROM commitopt.reserved_instances r"
 			  "  JOIN commitopt.platforms p USING (platform)"
 			  "  LEFT JOIN commitopt.instance_families f"
@@ -509,6 +536,20 @@ load_ris(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap)
 		r->tenancy = intern(names, 'n', col_text(i, 8), ctr);
 		r->count = col_float(i, 9);
 		r->hourly_cost = col_float(i, 10);
+		if (!(r->count >= 1 && r->count <= SIM_MAX_RI_COUNT))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("reserved instance \"%s\" has an invalid instance count %.0f",
+							ld->ri_ids[i], r->count),
+					 errdetail("An instance count is between 1 and %d.",
+							   SIM_MAX_RI_COUNT)));
+		if (!(r->hourly_cost >= 0 && r->hourly_cost <= SIM_MAX_HOURLY_RATE))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("reserved instance \"%s\" has an invalid effective hourly cost %s",
+							ld->ri_ids[i], col_shown(i, 15)),
+					 errdetail("An hourly cost per instance is between 0 and %g USD.",
+							   SIM_MAX_HOURLY_RATE)));
 		r->start = hours_from(ld, i, 11);
 		r->end = hours_from(ld, i, 12);
 		r->nu = col_float(i, 13);
@@ -561,9 +602,12 @@ load_sps(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap,
 
 	run_query("SELECT sp_id, owner_account_id, plan_type,"
 			  "       coalesce(region, ''), coalesce(instance_family, ''),"
-			  "       term_years::int8, payment_option, hourly_commitment_usd::float8,"
+			  "       term_years::int8, payment_option,"
+			  "       CASE WHEN hourly_commitment_usd BETWEEN 0.001 AND 10000000"
+			  "            THEN hourly_commitment_usd::float8 END,"
 			  "       extract(epoch FROM start_time)::float8,"
-			  "       extract(epoch FROM end_time)::float8"
+			  "       extract(epoch FROM end_time)::float8,"
+			  "       hourly_commitment_usd::text"
 			  "  FROM commitopt.savings_plans"
 			  " WHERE tenant_id = $1 AND start_time < $3 AND end_time > $2"
 			  " ORDER BY end_time, sp_id",
@@ -590,6 +634,14 @@ load_sps(SimLoad *ld, Datum tenant, HTAB *names, int *ctr, int *slice_cap,
 									(int) col_int64(i, 6),
 									col_text(i, 7));
 		sp->commitment = col_float(i, 8);
+		if (!(sp->commitment >= SIM_MIN_SP_COMMITMENT &&
+			  sp->commitment <= SIM_MAX_SP_COMMITMENT))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("savings plan \"%s\" has an invalid hourly commitment %s",
+							ld->sp_ids[i], col_shown(i, 11)),
+					 errdetail("An hourly commitment is between %g and %g USD.",
+							   SIM_MIN_SP_COMMITMENT, SIM_MAX_SP_COMMITMENT)));
 		sp->start = hours_from(ld, i, 9);
 		sp->end = hours_from(ld, i, 10);
 		sp->slice = slice_of(ld, names, owner,
@@ -957,6 +1009,8 @@ commitopt_simulate(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	slug = simsql_check_tenant(tenant);
+	/* one simulation or import of the tenant at a time (replaces runs) */
+	run_query("SELECT commitopt.lock_tenant($1)", 1, types, &tenant);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		simsql_usage_extent(tenant, slug, &start, &end);
 	if (!PG_ARGISNULL(1))
@@ -1023,11 +1077,13 @@ commitopt_simulate_with_extra_compute_sp(PG_FUNCTION_ARGS)
 	end = PG_GETARG_TIMESTAMPTZ(2);
 	commitment = PG_GETARG_FLOAT8(3);
 	term = PG_GETARG_INT32(4);
-	if (!(commitment >= 0) || isinf(commitment))
+	if (!(commitment == 0 || (commitment >= SIM_MIN_SP_COMMITMENT &&
+							  commitment <= SIM_MAX_SP_COMMITMENT)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hourly commitment %g is invalid", commitment),
-				 errdetail("The commitment must be a finite amount of dollars, zero or more.")));
+				 errdetail("The commitment must be 0 (none) or between %g and %g USD per hour.",
+						   SIM_MIN_SP_COMMITMENT, SIM_MAX_SP_COMMITMENT)));
 	if (term != 1 && term != 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -40,10 +40,24 @@ INSERT INTO commitopt.tenancies VALUES
 	('dedicated', 'Dedicated instance'),
 	('host', 'Dedicated host');
 
+-- Sane bounds.  Every money, rate, count and amount column of the
+-- reference and tenant tables refuses values no AWS bill can have, so that
+-- nothing absurd reaches the simulator's double-precision arithmetic:
+--   rates and costs per instance-hour: 0, or 1e-9 to 10,000 USD;
+--   a Savings Plan's hourly commitment: 0.001 USD (AWS's minimum) to
+--   10,000,000 USD;
+--   a Reserved Instance's instance count: 1 to 1,000,000;
+--   normalization factors: above 0, at most 10,000;
+--   instance-hours of a usage series in one hour: 0 to 1e9;
+--   amounts and costs of billed lines: below 1e15 in absolute value.
+-- numeric and float8 NaN compare greater than every number, so an upper
+-- bound also refuses NaN (a lone "> 0" does not).
+
 -- Normalization factors by size (instance size flexibility).
 CREATE TABLE commitopt.instance_sizes (
 	size text PRIMARY KEY,
-	normalization_factor float8 NOT NULL CHECK (normalization_factor > 0)
+	normalization_factor float8 NOT NULL
+		CHECK (normalization_factor > 0 AND normalization_factor <= 10000)
 );
 
 -- Families; AWS excludes some from size flexibility even on Linux.
@@ -59,7 +73,8 @@ CREATE TABLE commitopt.instance_types (
 		CHECK (instance_type ~ '^[a-z0-9-]+\.[a-z0-9-]+$'),
 	family text NOT NULL,
 	size text NOT NULL,
-	normalization_factor float8 CHECK (normalization_factor > 0),
+	normalization_factor float8
+		CHECK (normalization_factor > 0 AND normalization_factor <= 10000),
 	vcpu int,
 	memory_gib float8
 );
@@ -70,7 +85,8 @@ CREATE TABLE commitopt.od_rates (
 	instance_type text NOT NULL,
 	platform text NOT NULL REFERENCES commitopt.platforms,
 	tenancy text NOT NULL REFERENCES commitopt.tenancies,
-	hourly_usd numeric NOT NULL CHECK (hourly_usd >= 0),
+hourly_usd numeric NOT NULL
+		CHECK (hourly_usd >= 0 AND hourly_usd <= 10000 AND (hourly_usd = 0 OR hourly_usd >= 1e-9)),
 	source text NOT NULL,
 	PRIMARY KEY (region, instance_type, platform, tenancy)
 );
@@ -87,7 +103,8 @@ CREATE TABLE commitopt.ri_rates (
 	term_years int NOT NULL CHECK (term_years IN (1, 3)),
 	payment_option text NOT NULL
 		CHECK (payment_option IN ('no_upfront', 'partial_upfront', 'all_upfront')),
-	effective_hourly_usd numeric NOT NULL CHECK (effective_hourly_usd >= 0),
+effective_hourly_usd numeric NOT NULL
+		CHECK (effective_hourly_usd >= 0 AND effective_hourly_usd <= 10000 AND (effective_hourly_usd = 0 OR effective_hourly_usd >= 1e-9)),
 	source text NOT NULL,
 	PRIMARY KEY (region, instance_type, platform, tenancy,
 				 offering_class, term_years, payment_option)
@@ -104,7 +121,8 @@ CREATE TABLE commitopt.sp_rates (
 	instance_type text NOT NULL,
 	platform text NOT NULL REFERENCES commitopt.platforms,
 	tenancy text NOT NULL REFERENCES commitopt.tenancies,
-	hourly_usd numeric NOT NULL CHECK (hourly_usd >= 0),
+hourly_usd numeric NOT NULL
+		CHECK (hourly_usd >= 0 AND hourly_usd <= 10000 AND (hourly_usd = 0 OR hourly_usd >= 1e-9)),
 	is_estimate boolean NOT NULL,
 	source text NOT NULL,
 	PRIMARY KEY (plan_type, term_years, payment_option, region,

@@ -49,14 +49,17 @@ CREATE TABLE commitopt.usage_hourly (
 	period_start timestamptz NOT NULL
 		CHECK (period_start = date_trunc('month', period_start, 'UTC')),
 	amounts float8[] NOT NULL,
-	od_rate numeric CHECK (od_rate >= 0),
+	od_rate numeric
+		CHECK (od_rate >= 0 AND od_rate <= 10000 AND (od_rate = 0 OR od_rate >= 1e-9)),
 	PRIMARY KEY (tenant_id, series_id, period_start),
 	FOREIGN KEY (tenant_id, series_id)
 		REFERENCES commitopt.usage_series ON DELETE CASCADE,
 	CHECK (array_ndims(amounts) = 1 AND array_lower(amounts, 1) = 1
 		   AND array_length(amounts, 1) = extract(epoch FROM
 				(period_start AT TIME ZONE 'UTC' + interval '1 month')
-				- period_start AT TIME ZONE 'UTC') / 3600)
+				- period_start AT TIME ZONE 'UTC') / 3600),
+	-- bounds of 00_reference.sql; NaN > every number, so it fails the first
+	CHECK (float8 '1e9' >= ALL (amounts) AND float8 '0' <= ALL (amounts))
 );
 
 -- The time spans for which a tenant's usage is known (zero included): an

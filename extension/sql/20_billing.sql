@@ -42,13 +42,14 @@ CREATE TABLE commitopt.billing_line_items (
 	platform text,
 	tenancy text,
 	usage_type text,
-	usage_amount numeric,
+	-- bounds of 00_reference.sql (abs(NaN) is NaN, above any bound)
+	usage_amount numeric CHECK (abs(usage_amount) < 1e15),
 	unit text,
-	normalization_factor numeric,
-	unblended_cost numeric NOT NULL DEFAULT 0,
-	amortized_cost numeric,
-	public_od_cost numeric,
-	od_rate numeric,
+	normalization_factor numeric CHECK (abs(normalization_factor) < 1e15),
+	unblended_cost numeric NOT NULL DEFAULT 0 CHECK (abs(unblended_cost) < 1e15),
+	amortized_cost numeric CHECK (abs(amortized_cost) < 1e15),
+	public_od_cost numeric CHECK (abs(public_od_cost) < 1e15),
+	od_rate numeric CHECK (abs(od_rate) < 1e15),
 	commitment_type text CHECK (commitment_type IN ('ri', 'sp')),
 	commitment_id text,
 	description text,
@@ -58,8 +59,18 @@ CREATE TABLE commitopt.billing_line_items (
 		REFERENCES commitopt.billing_imports ON DELETE CASCADE
 );
 
+-- upload_session(): names this database session (backend process id and
+-- start time, so a later session reusing the pid differs).  Upload lines
+-- belong to the session that streamed them.  PARALLEL RESTRICTED: a
+-- parallel worker is another process.
+CREATE FUNCTION commitopt.upload_session()
+RETURNS text LANGUAGE C STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'commitopt_upload_session';
+
 -- Lines of an export streamed by a client, one row per physical line,
--- consumed by commitopt.import_billing_upload().  With psql and GNU sed:
+-- consumed by commitopt.import_billing_upload() of the same session (two
+-- sessions of one tenant never mix their lines; a failed import keeps
+-- them until commitopt.discard_billing_upload()).  With psql and GNU sed:
 --   \copy commitopt.billing_upload (line) FROM PROGRAM
 --       'sed -e "s/\x1e/\x1e\x1e/g; s/^/\x1e/; s/$/\x1e/" export.csv'
 --       WITH (FORMAT csv, DELIMITER E'\x1f', QUOTE E'\x1e')
@@ -67,12 +78,15 @@ CREATE TABLE commitopt.billing_line_items (
 -- would otherwise drop the CR of CRLF line ends (also inside multi-line
 -- fields) and stop at a line reading \. (test sql/import_upload.sql).  The
 -- tenant is the session's (commitopt.current_tenant()).
+-- XXX: lines of a session that ended without importing or discarding stay
+-- until an operator deletes them.
 CREATE TABLE commitopt.billing_upload (
 	tenant_id uuid NOT NULL DEFAULT commitopt.current_tenant()
 		REFERENCES commitopt.tenants ON DELETE CASCADE,
+	upload_session text NOT NULL DEFAULT commitopt.upload_session(),
 	line_no bigint GENERATED ALWAYS AS IDENTITY,
 	line text,
-	PRIMARY KEY (tenant_id, line_no)
+	PRIMARY KEY (tenant_id, upload_session, line_no)
 );
 
 -- Reserved Instances.  availability_zone is NULL for a regional RI.
@@ -87,14 +101,17 @@ CREATE TABLE commitopt.reserved_instances (
 	instance_type text NOT NULL,
 	platform text NOT NULL REFERENCES commitopt.platforms,
 	tenancy text NOT NULL REFERENCES commitopt.tenancies,
-	instance_count int NOT NULL CHECK (instance_count > 0),
+	instance_count int NOT NULL CHECK (instance_count BETWEEN 1 AND 1000000),
 	offering_class text NOT NULL DEFAULT 'standard'
 		CHECK (offering_class IN ('standard', 'convertible')),
 	payment_option text
 		CHECK (payment_option IN ('no_upfront', 'partial_upfront', 'all_upfront')),
 	start_time timestamptz NOT NULL,
 	end_time timestamptz NOT NULL CHECK (end_time > start_time),
-	effective_hourly_usd numeric NOT NULL CHECK (effective_hourly_usd >= 0),
+	-- bounds of 00_reference.sql
+	effective_hourly_usd numeric NOT NULL
+		CHECK (effective_hourly_usd >= 0 AND effective_hourly_usd <= 10000
+			   AND (effective_hourly_usd = 0 OR effective_hourly_usd >= 1e-9)),
 	source text NOT NULL DEFAULT 'manual',
 	PRIMARY KEY (tenant_id, ri_id),
 	FOREIGN KEY (tenant_id, owner_account_id) REFERENCES commitopt.aws_accounts
@@ -114,7 +131,8 @@ CREATE TABLE commitopt.savings_plans (
 	term_years int NOT NULL CHECK (term_years IN (1, 3)),
 	payment_option text NOT NULL DEFAULT 'no_upfront'
 		CHECK (payment_option IN ('no_upfront', 'partial_upfront', 'all_upfront')),
-	hourly_commitment_usd numeric NOT NULL CHECK (hourly_commitment_usd > 0),
+	hourly_commitment_usd numeric NOT NULL
+		CHECK (hourly_commitment_usd >= 0.001 AND hourly_commitment_usd <= 10000000),
 	start_time timestamptz NOT NULL,
 	end_time timestamptz NOT NULL CHECK (end_time > start_time),
 	source text NOT NULL DEFAULT 'manual',

@@ -158,6 +158,77 @@ BEGIN
 END
 $$;
 
+-- report_usage_lines(): NOTICEs on the staged EC2 instance-hour lines
+-- that rebuild_usage_hourly() treats specially, naming the lines:
+--   * lines it leaves out of the usage series because their platform,
+--     tenancy or region is unknown (the parser already refused those
+--     without account, instance type or amount);
+--   * lines reaching beyond their billing period's month.  Our rule: the
+--     amount is spread evenly over the line's hours and the hours outside
+--     the billing period's month are dropped (they are another period's
+--     usage, which that period's lines should carry).
+-- At most 10 lines are named per kind, then their number.
+CREATE FUNCTION commitopt.report_usage_lines()
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	shown int := 0;
+	total int := 0;
+BEGIN
+	FOR r IN
+		SELECT s.line_no,
+			   array_to_string(ARRAY[
+				   CASE WHEN s.platform IS NULL THEN 'platform' END,
+				   CASE WHEN s.tenancy IS NULL THEN 'tenancy' END,
+				   CASE WHEN s.region IS NULL THEN 'region' END,
+				   CASE WHEN s.usage_start IS NULL THEN 'start time' END], ', ') AS missing
+		  FROM pg_temp.import_staging s
+		 WHERE commitopt.is_usage_charge(s.charge_type)
+		   AND s.service = 'AmazonEC2' AND s.unit = 'Hrs'
+		   AND s.pricing_category IS DISTINCT FROM 'Dynamic'
+		   AND s.instance_type IS NOT NULL
+		   AND (s.platform IS NULL OR s.tenancy IS NULL OR s.region IS NULL
+				OR s.usage_start IS NULL)
+		 ORDER BY s.line_no
+	LOOP
+		total := total + 1;
+		IF shown < 10 THEN
+			RAISE NOTICE 'EC2 usage at line % left out of the usage series: unknown %',
+				r.line_no, r.missing;
+			shown := shown + 1;
+		END IF;
+	END LOOP;
+	IF total > shown THEN
+		RAISE NOTICE '% more EC2 usage lines left out of the usage series', total - shown;
+	END IF;
+
+	shown := 0;
+	total := 0;
+	FOR r IN
+		SELECT s.line_no, s.usage_start, s.usage_end, s.period
+		  FROM pg_temp.import_staging s
+		 WHERE commitopt.is_usage_charge(s.charge_type)
+		   AND s.service = 'AmazonEC2' AND s.unit = 'Hrs'
+		   AND s.usage_start IS NOT NULL
+		   AND (s.usage_start < s.period
+				OR coalesce(s.usage_end, s.usage_start + interval '1 hour')
+				   > (s.period AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC')
+		 ORDER BY s.line_no
+	LOOP
+		total := total + 1;
+		IF shown < 10 THEN
+			RAISE NOTICE 'usage line % runs from % to %, beyond the billing period starting %',
+				r.line_no, r.usage_start, r.usage_end, r.period
+				USING DETAIL = 'Its amount is spread evenly over its hours; the hours outside the billing period are left out of the usage series.';
+			shown := shown + 1;
+		END IF;
+	END LOOP;
+	IF total > shown THEN
+		RAISE NOTICE '% more usage lines run beyond their billing period', total - shown;
+	END IF;
+END
+$$;
+
 -- import_staged(tenant, export_name, source, billing_period): stores the
 -- lines in pg_temp.import_staging (the parser's output plus a "period"
 -- column) and derives everything from them.  Called by the two import
@@ -263,6 +334,7 @@ BEGIN
 	   AND s.charge_type IN ('RIFee', 'Fee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee')
 	ON CONFLICT DO NOTHING;
 
+	PERFORM commitopt.report_usage_lines();
 	PERFORM commitopt.import_commitments(tenant, fmt);
 
 	FOREACH p IN ARRAY (SELECT array_agg(ip.billing_period_start) FROM pg_temp.import_periods ip)
@@ -342,7 +414,8 @@ BEGIN
 				   CASE WHEN f.instance_type IS NULL THEN 'instance type' END,
 				   CASE WHEN f.platform IS NULL THEN 'platform' END,
 				   CASE WHEN f.tenancy IS NULL THEN 'tenancy' END,
-				   CASE WHEN f.n IS NULL OR f.n <= 0 OR f.n <> trunc(f.n) THEN 'number of reservations' END,
+				   -- an invalid number is refused by the parser (line, column)
+				   CASE WHEN f.n IS NULL THEN 'number of reservations' END,
 				   CASE WHEN f.start_time IS NULL OR f.end_time IS NULL OR f.end_time <= f.start_time THEN 'term' END,
 				   CASE WHEN f.hourly IS NULL OR f.hourly < 0 THEN 'hourly cost' END,
 				   CASE WHEN f.offering_class IS NOT NULL AND f.offering_class NOT IN ('standard', 'convertible') THEN 'offering class' END],
@@ -452,6 +525,32 @@ BEGIN
 END
 $$;
 
+-- check_export_name(export): an export name is a non-blank text of at
+-- most 200 characters.
+CREATE FUNCTION commitopt.check_export_name(export text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF export IS NULL OR btrim(export) = '' THEN
+		RAISE EXCEPTION 'export name must not be %', CASE WHEN export IS NULL THEN 'null' ELSE 'empty' END
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name the export as in AWS Data Exports, or leave the default ''default''.';
+	END IF;
+	IF length(export) > 200 THEN
+		RAISE EXCEPTION 'export name "%..." is longer than 200 characters', left(export, 40)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+
+-- lock_tenant(tenant): serializes the imports and simulations of one
+-- tenant until the end of the transaction, so that two of them never
+-- replace the same billing period or simulation window at once (the second
+-- waits, then replaces what the first stored).  The key is derived from
+-- the tenant id with a fixed prefix, apart from other advisory locks.
+CREATE FUNCTION commitopt.lock_tenant(tenant uuid)
+RETURNS void LANGUAGE sql VOLATILE
+RETURN pg_advisory_xact_lock(hashtextextended('commitopt.tenant:' || tenant::text, 0));
+
 -- import_billing_file(tenant, path, export_name, billing_period): imports a
 -- server-side billing export file (FOCUS 1.x, legacy CUR or CUR 2.0),
 -- replacing the billing periods it contains for that export.  One row per
@@ -464,6 +563,8 @@ RETURNS TABLE (billing_period_start timestamptz, format text, line_count int)
 LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM commitopt.check_import_tenant(tenant);
+	PERFORM commitopt.check_export_name(export_name);
+	PERFORM commitopt.lock_tenant(tenant);
 	IF to_regclass('pg_temp.import_staging') IS NOT NULL THEN
 		DROP TABLE pg_temp.import_staging;
 	END IF;
@@ -476,23 +577,60 @@ END
 $$;
 
 -- import_billing_upload(tenant, export_name, billing_period): imports the
--- export a client streamed into commitopt.billing_upload, then empties the
--- tenant's upload.  Same result and rules as import_billing_file.
+-- export this session streamed into commitopt.billing_upload, then empties
+-- the session's upload.  Same result and rules as import_billing_file.  A
+-- failed import keeps the lines (the transaction rolls back): its error
+-- hints at commitopt.discard_billing_upload().
 CREATE FUNCTION commitopt.import_billing_upload(tenant uuid DEFAULT commitopt.current_tenant(),
 												export_name text DEFAULT 'default',
 												billing_period timestamptz DEFAULT NULL)
 RETURNS TABLE (billing_period_start timestamptz, format text, line_count int)
 LANGUAGE plpgsql AS $$
+DECLARE
+	e_state text;
+	e_message text;
+	e_detail text;
+	e_hint text;
 BEGIN
 	PERFORM commitopt.check_import_tenant(tenant);
-	IF to_regclass('pg_temp.import_staging') IS NOT NULL THEN
+	PERFORM commitopt.check_export_name(export_name);
+	PERFORM commitopt.lock_tenant(tenant);
+	BEGIN
+		IF to_regclass('pg_temp.import_staging') IS NOT NULL THEN
+			DROP TABLE pg_temp.import_staging;
+		END IF;
+		CREATE TEMP TABLE import_staging ON COMMIT DROP AS
+		SELECT l.*, date_trunc('month', coalesce(l.billing_period_start, l.usage_start), 'UTC') AS period
+		  FROM commitopt.parse_billing_upload(tenant) l;
+		RETURN QUERY SELECT * FROM commitopt.import_staged(tenant, export_name, 'upload', billing_period);
 		DROP TABLE pg_temp.import_staging;
-	END IF;
-	CREATE TEMP TABLE import_staging ON COMMIT DROP AS
-	SELECT l.*, date_trunc('month', coalesce(l.billing_period_start, l.usage_start), 'UTC') AS period
-	  FROM commitopt.parse_billing_upload(tenant) l;
-	RETURN QUERY SELECT * FROM commitopt.import_staged(tenant, export_name, 'upload', billing_period);
-	DROP TABLE pg_temp.import_staging;
-	DELETE FROM commitopt.billing_upload u WHERE u.tenant_id = tenant;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		e_hint := concat_ws(' ', nullif(e_hint, ''),
+							'The uploaded lines are kept; call commitopt.discard_billing_upload() before streaming the export again.');
+		-- a RAISE option cannot be null, and an empty one prints a line
+		IF e_detail = '' THEN
+			RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message, HINT = e_hint;
+		END IF;
+		RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message,
+			DETAIL = e_detail, HINT = e_hint;
+	END;
+	DELETE FROM commitopt.billing_upload u
+	 WHERE u.tenant_id = tenant AND u.upload_session = commitopt.upload_session();
 END
 $$;
+
+-- discard_billing_upload(): deletes the lines this session streamed into
+-- commitopt.billing_upload (after a failed import, or to start over);
+-- returns how many.
+CREATE FUNCTION commitopt.discard_billing_upload()
+RETURNS bigint LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	WITH d AS (
+		DELETE FROM commitopt.billing_upload u
+		 WHERE u.upload_session = commitopt.upload_session()
+		RETURNING 1
+	)
+	SELECT count(*) FROM d;
+END;

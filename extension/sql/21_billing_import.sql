@@ -550,6 +550,8 @@ $$;
 CREATE FUNCTION commitopt.lock_tenant(tenant uuid)
 RETURNS void LANGUAGE sql VOLATILE
 RETURN pg_advisory_xact_lock(hashtextextended('commitopt.tenant:' || tenant::text, 0));
+-- Not for PUBLIC: holding another tenant's lock would stall its imports.
+REVOKE ALL ON FUNCTION commitopt.lock_tenant(uuid) FROM PUBLIC;
 
 -- import_billing_file(tenant, path, export_name, billing_period): imports a
 -- server-side billing export file (FOCUS 1.x, legacy CUR or CUR 2.0),

@@ -138,6 +138,15 @@ SELECT substring(password_hash from '^\$argon2id\$v=19\$([^$]*)\$') AS cost
 SELECT count(*) FROM commitopt.verify_login('vic@acme.example', 'Qzx7#Wvk');
 SELECT substring(password_hash from '^\$argon2id\$v=19\$([^$]*)\$') AS cost
   FROM commitopt.users WHERE user_id = :'vic';
+-- vic's one history entry (set at creation) is the current password: it
+-- is upgraded too, to the very string the user row now holds.  Expected:
+-- 1 entry, 1 equal to the user's hash, cost m=128,t=1,p=1 (before the
+-- fix: 1, 0, m=64,t=1,p=1).
+SELECT count(*) AS entries,
+	   count(*) FILTER (WHERE h.password_hash = u.password_hash) AS same_as_user,
+	   min(substring(h.password_hash from '^\$argon2id\$v=19\$([^$]*)\$')) AS cost
+  FROM commitopt.password_history h JOIN commitopt.users u USING (tenant_id, user_id)
+ WHERE u.user_id = :'vic';
 SELECT count(*) FROM commitopt.verify_login('vic@acme.example', 'Qzx7#Wvk');
 SET commitopt.password_hash_memory = 64;
 

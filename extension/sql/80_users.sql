@@ -540,7 +540,8 @@ $$;
 -- or no row.  Unknown e-mail, disabled user and wrong password all give
 -- no row after the same argon2id work, so the answer and its timing do
 -- not tell which.  A hash made at a lower cost than the current settings
--- is replaced on success.  No row is the caller's cue to count a failure.
+-- is replaced on success, in the user's row and in the history.  No row
+-- is the caller's cue to count a failure.
 CREATE FUNCTION commitopt.verify_login(email text, password text)
 RETURNS TABLE (user_id uuid, tenant_id uuid, role text,
 			   must_change_password boolean)
@@ -548,6 +549,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	u commitopt.users;
+	stronger text;
 BEGIN
 	IF email IS NULL OR password IS NULL THEN
 		RETURN;
@@ -563,9 +565,16 @@ BEGIN
 		RETURN;
 	END IF;
 	IF commitopt.password_hash_needs_upgrade(u.password_hash) THEN
+		stronger := commitopt.password_hash(password);
 		UPDATE commitopt.users x
-		   SET password_hash = commitopt.password_hash(password)
+		   SET password_hash = stronger
 		 WHERE x.tenant_id = u.tenant_id AND x.user_id = u.user_id;
+		-- the history holds the same weak string for the current password:
+		-- upgrade it too, or it would outlive the upgrade
+		UPDATE commitopt.password_history h
+		   SET password_hash = stronger
+		 WHERE h.tenant_id = u.tenant_id AND h.user_id = u.user_id
+		   AND h.password_hash = u.password_hash;
 	END IF;
 	RETURN QUERY SELECT u.user_id, u.tenant_id, u.role, u.must_change_password;
 END

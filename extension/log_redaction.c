@@ -20,6 +20,10 @@
  * positives only cost a less informative log line; a false negative would
  * leak a secret.
  *
+ * XXX: detection is by text: a secret passed to a function not named
+ * here (or through a wrapper or view named otherwise) is logged as
+ * before, and so are auto_explain's plans.
+ *
  * extension/log_redaction.c
  *
  *-------------------------------------------------------------------------

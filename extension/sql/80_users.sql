@@ -605,7 +605,9 @@ BEGIN
 		   SET password_hash = stronger
 		 WHERE x.tenant_id = u.tenant_id AND x.user_id = u.user_id;
 		-- the history holds the same weak string for the current password:
-		-- upgrade it too, or it would outlive the upgrade
+		-- upgrade it too, or it would outlive the upgrade.  XXX: entries
+		-- of older passwords stay at their cost (their passwords are
+		-- unknown) until they leave the history.
 		UPDATE commitopt.password_history h
 		   SET password_hash = stronger
 		 WHERE h.tenant_id = u.tenant_id AND h.user_id = u.user_id

@@ -78,6 +78,7 @@ _PG_init(void)
 	define_claim_settings();
 	define_session_settings();
 	define_session_worker();
+	define_log_redaction();
 
 	MarkGUCPrefixReserved("commitopt");
 }

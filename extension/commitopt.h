@@ -39,4 +39,7 @@ extern void define_session_settings(void);
 /* worker_sessions.c: the session reaper background worker */
 extern void define_session_worker(void);
 
+/* log_redaction.c: the emit_log_hook that keeps secrets out of the log */
+extern void define_log_redaction(void);
+
 #endif							/* COMMITOPT_H */

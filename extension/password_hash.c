@@ -139,8 +139,34 @@ password_hash_make(const char *password, int len)
 }
 
 /*
+ * password_hash_compare compares a password with an encoded hash, under
+ * the salt and cost stored in it, without raising for a damaged hash:
+ * the caller decides whether that is an error.  Running out of memory is
+ * still an error.
+ */
+PasswordHashMatch
+password_hash_compare(const char *encoded, const char *password, int len)
+{
+	PasswordHashCost cost;
+	int			rc;
+
+	if (!password_hash_parse(encoded, &cost))
+		return PASSWORD_HASH_UNREADABLE;
+	rc = argon2id_verify(encoded, password, len);
+	if (rc == ARGON2_OK)
+		return PASSWORD_HASH_MATCH;
+	if (rc == ARGON2_VERIFY_MISMATCH)
+		return PASSWORD_HASH_MISMATCH;
+	if (rc == ARGON2_MEMORY_ALLOCATION_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while verifying a password")));
+	return PASSWORD_HASH_UNREADABLE;
+}
+
+/*
  * password_hash_matches tells whether the password hashes to the encoded
- * hash, under the salt and cost stored in it.
+ * hash, under the salt and cost stored in it; a damaged hash is an error.
  */
 bool
 password_hash_matches(const char *encoded, const char *password, int len)

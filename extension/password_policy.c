@@ -11,6 +11,7 @@
  *
  *	- length in Unicode code points, between the minimum and the maximum
  *	  (never truncated); a NUL byte or invalid UTF-8 is refused outright;
+ *	- no control characters (C0, DEL, C1);
  *	- at least N of 4 classes: lower case, upper case, digits and the
  *	  special characters !@#$%^&* (other symbols are allowed, not counted);
  *	- not on the common-password blocklist (password_blocklist.c), and,
@@ -168,7 +169,8 @@ password_check_shape(const char *pw, int len, PasswordFailures *failures)
 	bool		lower = false,
 				upper = false,
 				digit = false,
-				special = false;
+				special = false,
+				control = false;
 	int			classes;
 
 	for (int i = 0; i < len;)
@@ -176,7 +178,11 @@ password_check_shape(const char *pw, int len, PasswordFailures *failures)
 		unsigned char c = (unsigned char) pw[i];
 		int			n = pg_utf_mblen((const unsigned char *) pw + i);
 
-		if (c >= 'a' && c <= 'z')
+		/* C0 controls and DEL; C1 controls are U+0080..U+009F, C2 80..9F */
+		if (c < 0x20 || c == 0x7f ||
+			(c == 0xc2 && n == 2 && (unsigned char) pw[i + 1] <= 0x9f))
+			control = true;
+		else if (c >= 'a' && c <= 'z')
 			lower = true;
 		else if (c >= 'A' && c <= 'Z')
 			upper = true;
@@ -194,10 +200,18 @@ password_check_shape(const char *pw, int len, PasswordFailures *failures)
 		password_fail(failures, "too_short",
 					  psprintf("The password must have at least %d characters.",
 							   password_min_length));
-	if (chars > Max(password_max_length, password_min_length))
+	if (chars > password_max_length)
 		password_fail(failures, "too_long",
 					  psprintf("The password must have at most %d characters.",
-							   Max(password_max_length, password_min_length)));
+							   password_max_length));
+
+	/*
+	 * A control character cannot be typed reliably in every form and
+	 * terminal, and a tab or line break pasted by mistake locks the user out.
+	 */
+	if (control)
+		password_fail(failures, "control_character",
+					  pstrdup("The password must not contain control characters such as tabs or line breaks."));
 
 	classes = lower + upper + digit + special;
 	if (classes < password_min_classes)
@@ -355,7 +369,9 @@ password_check_personal(const char *lowered, int len,
 
 /*
  * password_check_history fails the rule when the password matches one of
- * the given hashes, each checked under its own salt and cost.
+ * the given hashes, each checked under its own salt and cost.  A damaged
+ * entry cannot match anything: it is skipped with a warning (which never
+ * quotes it), so that checking a password never raises for it.
  */
 static void
 password_check_history(const char *pw, int len, ArrayType *history,
@@ -376,14 +392,21 @@ password_check_history(const char *pw, int len, ArrayType *history,
 	for (int i = 0; i < count; i++)
 	{
 		char	   *encoded;
-		bool		match;
+		PasswordHashMatch match;
 
 		if (nulls[i])
 			continue;
 		encoded = TextDatumGetCString(hashes[i]);
-		match = password_hash_matches(encoded, pw, len);
+		match = password_hash_compare(encoded, pw, len);
 		pfree(encoded);
-		if (match)
+		if (match == PASSWORD_HASH_UNREADABLE)
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("password history entry %d is not a valid argon2id hash",
+							i + 1),
+					 errdetail("The entry is skipped: no password can be compared with it."),
+					 errhint("Replace or delete the damaged entry in commitopt.password_history.")));
+		else if (match == PASSWORD_HASH_MATCH)
 		{
 			password_fail(failures, "reused",
 						  psprintf("The password must not be one of the user's %d most recent passwords.",
@@ -391,6 +414,25 @@ password_check_history(const char *pw, int len, ArrayType *history,
 			break;
 		}
 	}
+}
+
+/*
+ * password_check_settings refuses to judge any password when the length
+ * bounds exclude every one; the SET-time check (check_password_min_length)
+ * cannot see values that come from the configuration file or ALTER
+ * DATABASE/ROLE in an inconsistent order.
+ */
+static void
+password_check_settings(void)
+{
+	if (password_min_length > password_max_length)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("commitopt.password_min_length (%d) is greater than commitopt.password_max_length (%d)",
+						password_min_length, password_max_length),
+				 errdetail("No password could meet the password policy."),
+				 errhint("Have a superuser raise commitopt.password_max_length or lower commitopt.password_min_length."),
+				 errhidestmt(true)));
 }
 
 /*
@@ -406,6 +448,7 @@ password_check_rules(const char *pw, int len, const PasswordSubject *subject,
 	char	   *lowered;
 	int			llen;
 
+	password_check_settings();
 	if (!password_check_encoding(pw, len, failures))
 		return;
 
@@ -592,6 +635,61 @@ password_role_hook(const char *username, const char *shadow_pass,
 }
 
 /*
+ * check_password_min_length refuses, in SET, a minimum above the current
+ * maximum, which would refuse every password.  Other sources (the
+ * configuration file, ALTER DATABASE/ROLE, connection options) may set
+ * the two in either order, so they are checked at use instead
+ * (password_check_settings).
+ */
+static bool
+check_password_min_length(int *newval, void **extra, GucSource source)
+{
+	if (source == PGC_S_SESSION && *newval > password_max_length)
+	{
+		GUC_check_errdetail("The minimum length (%d) must not exceed commitopt.password_max_length (%d): no password could meet the policy.",
+							*newval, password_max_length);
+		GUC_check_errhint("Raise commitopt.password_max_length first.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * check_password_max_length is the same check seen from the maximum.
+ */
+static bool
+check_password_max_length(int *newval, void **extra, GucSource source)
+{
+	if (source == PGC_S_SESSION && *newval < password_min_length)
+	{
+		GUC_check_errdetail("The maximum length (%d) must not be below commitopt.password_min_length (%d): no password could meet the policy.",
+							*newval, password_min_length);
+		GUC_check_errhint("Lower commitopt.password_min_length first.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * check_password_breach_url accepts only https:// URLs with a host: the
+ * check sends a prefix of the password's SHA-1 and trusts the answer, so
+ * neither may travel in clear text, nor come from a local file.
+ */
+static bool
+check_password_breach_url(char **newval, void **extra, GucSource source)
+{
+	const char *url = *newval;
+
+	if (url == NULL || pg_strncasecmp(url, "https://", 8) != 0 ||
+		url[8] == '\0' || url[8] == '/')
+	{
+		GUC_check_errdetail("The breached-password service must be reached over HTTPS: the URL must begin with \"https://\" and a host name.");
+		return false;
+	}
+	return true;
+}
+
+/*
  * define_password_settings registers the commitopt.password_* settings,
  * all superuser-only, and installs the role password hook.  Called from
  * _PG_init.
@@ -602,12 +700,14 @@ define_password_settings(void)
 	DefineCustomIntVariable("commitopt.password_min_length",
 							"Minimum length of a password, in Unicode characters.",
 							NULL, &password_min_length, 8, 8, 1024,
-							PGC_SUSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, check_password_min_length,
+							NULL, NULL);
 	DefineCustomIntVariable("commitopt.password_max_length",
 							"Maximum length of a password, in Unicode characters.",
 							"Longer passwords are refused, never truncated.",
 							&password_max_length, 256, 64, 4096,
-							PGC_SUSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, check_password_max_length,
+							NULL, NULL);
 	DefineCustomIntVariable("commitopt.password_min_classes",
 							"How many of the 4 character classes a password must use.",
 							"Classes: lower-case letters, upper-case letters, digits, the special characters !@#$%^&*.",
@@ -634,7 +734,8 @@ define_password_settings(void)
 							   "URL of the breached-password range service; the 5-digit prefix is appended.",
 							   NULL, &password_breach_url,
 							   "https://api.pwnedpasswords.com/range/",
-							   PGC_SUSET, 0, NULL, NULL, NULL);
+							   PGC_SUSET, 0, check_password_breach_url,
+							   NULL, NULL);
 	DefineCustomIntVariable("commitopt.password_breach_timeout",
 							"Time limit of one call to the breached-password service.",
 							NULL, &password_breach_timeout_ms, 2000, 100, 60000,

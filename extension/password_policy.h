@@ -40,7 +40,16 @@ extern void password_lower_ascii(char *dst, const char *src, int len);
 extern void password_undo_substitutions(char *s, int len, char one_as);
 
 /* password_hash.c */
+typedef enum PasswordHashMatch
+{
+	PASSWORD_HASH_MISMATCH,
+	PASSWORD_HASH_MATCH,
+	PASSWORD_HASH_UNREADABLE	/* not a hash this module accepts */
+} PasswordHashMatch;
+
 extern char *password_hash_make(const char *password, int len);
+extern PasswordHashMatch password_hash_compare(const char *encoded,
+											   const char *password, int len);
 extern bool password_hash_matches(const char *encoded, const char *password,
 								  int len);
 extern bool password_hash_is_weak(const char *encoded);

@@ -16,6 +16,9 @@ bash "$COMMITOPT_SRC/scripts/regress.sh" || status=$?
 log_step "the cluster's TLS, connection logging and pgaudit"
 bash "$COMMITOPT_SRC/test/audit/cluster_security.sh" || status=1
 
+log_step "no password or token in the server log"
+bash "$COMMITOPT_SRC/test/audit/log_redaction.sh" || status=1
+
 log_step "the main job on the sample data"
 bash "$COMMITOPT_SRC/scripts/setup-db.sh" test
 bash "$COMMITOPT_SRC/scripts/report.sh" test

@@ -124,6 +124,27 @@ SELECT commitopt.password_enforce('\x517a7837235776ff'::bytea, NULL, NULL,
 -- Valid bytes are judged like text: 'Qzx7#Wvk' passes.
 SELECT pg_temp.rules(convert_to('Qzx7#Wvk', 'UTF8'));
 
+-- Control characters: C0 (tab, line feed), DEL and C1 (NEL, U+0085) are
+-- refused; a no-break space (U+00A0) is not a control character.  Each
+-- password is otherwise 'Qzx7#Wvk' (passes) plus that one character.
+SELECT pg_temp.rules(E'Qzx7#Wvk\t') AS tab,
+	   pg_temp.rules(E'Qzx7#\nWvk') AS line_feed,
+	   pg_temp.rules(E'Qzx7#Wvk\u007f') AS del,
+	   pg_temp.rules(E'Qzx7#Wvk\u0085') AS nel,
+	   pg_temp.rules(E'Qzx7#Wvk\u00a0') AS nbsp;
+SELECT commitopt.password_enforce(E'Qzx7#Wvk\r', NULL, NULL, NULL, NULL);
+
+-- A damaged history entry never makes the check raise: it is skipped
+-- with a warning naming its position (never its text).  Entry 1 is not
+-- a hash, entry 2 parses but its salt and hash are not base64, entry 3
+-- is the real hash of 'Qzx7#Wvk': 'reused' still comes from entry 3,
+-- and 'Qzx7#Wvkm' (no match) fails nothing.
+SELECT commitopt.password_hash('Qzx7#Wvk') AS qzx_hash \gset
+SELECT * FROM commitopt.password_check('Qzx7#Wvk', NULL, NULL, NULL,
+	ARRAY['not a hash', '$argon2id$v=19$m=64,t=1,p=1$!!!!$????', :'qzx_hash']);
+SELECT rule FROM commitopt.password_check('Qzx7#Wvkm', NULL, NULL, NULL,
+	ARRAY['not a hash', '$argon2id$v=19$m=64,t=1,p=1$!!!!$????', :'qzx_hash']);
+
 -- A null password is an error, not a pass.
 SELECT * FROM commitopt.password_check(NULL::text);
 
@@ -141,6 +162,26 @@ RESET commitopt.password_blocklist;
 SET commitopt.password_personal_data = off;
 SELECT pg_temp.rules('nOWAK#2024', 'Zofia', 'Nowak', 'znowak@example.com');
 RESET commitopt.password_personal_data;
+-- The minimum may not exceed the maximum (every password would be
+-- refused): SET refuses either side, naming both values; raising the
+-- maximum first works.
+SET commitopt.password_min_length = 300;
+SET commitopt.password_max_length = 100;
+SET commitopt.password_max_length = 64;
+SET commitopt.password_min_length = 65;
+SET commitopt.password_max_length = 400;
+SET commitopt.password_min_length = 300;
+SELECT pg_temp.rules(repeat('Qz9#', 74)) AS chars_296,
+	   pg_temp.rules(repeat('Qz9#', 75)) AS chars_300;
+RESET commitopt.password_min_length;
+RESET commitopt.password_max_length;
+-- The breached-password service: https only, with a host.
+SET commitopt.password_breach_url = 'http://api.pwnedpasswords.com/range/';
+SET commitopt.password_breach_url = 'file:///etc/passwd#';
+SET commitopt.password_breach_url = 'https:///range/';
+SET commitopt.password_breach_url = 'HTTPS://breach.example/range/';
+SHOW commitopt.password_breach_url;
+RESET commitopt.password_breach_url;
 SELECT name, setting, unit, context FROM pg_settings
  WHERE name LIKE 'commitopt.password%' ORDER BY name;
 CREATE ROLE policy_reader;
@@ -149,3 +190,16 @@ SET commitopt.password_min_length = 1;
 SET commitopt.password_blocklist = off;
 RESET ROLE;
 DROP ROLE policy_reader;
+
+-- Values that do not come from SET (the configuration file, ALTER
+-- DATABASE/ROLE, connection options) can still disagree, in either
+-- order: then every check fails with a configuration error (F0000) naming
+-- both values, rather than refusing every password as too short or long.
+\c -reuse-previous=on "options='-c commitopt.password_min_length=300'"
+SHOW commitopt.password_min_length;
+SHOW commitopt.password_max_length;
+SELECT * FROM commitopt.password_check('Qzx7#Wvk');
+SELECT commitopt.password_enforce('Qzx7#Wvk', NULL, NULL, NULL, NULL);
+\set VERBOSITY terse
+CREATE ROLE policy_misconfigured PASSWORD 'Qzx7#Wvkmp';
+\set VERBOSITY default

@@ -47,6 +47,35 @@ SELECT commitopt.create_user(:'ada', 'MAX.member@acme.example', 'Nat', 'Nobody',
 -- 'Nobody1' is 7 characters and contains the last name.
 SELECT commitopt.create_user(:'ada', 'nat@acme.example', 'Nat', 'Nobody', 'member', 'Nobody1');
 SELECT commitopt.create_user(:'ada', 'nat@acme.example', 'Nat', 'Nobody', 'member', NULL);
+-- Control and invisible characters are named by field, position and code
+-- point, never quoted: a zero-width space (U+200B) is character 4 of
+-- 'nat<ZWSP>@acme.example'; the line feed ends 'nat@acme.example' (16
+-- characters) as character 17; a byte-order mark (U+FEFF) opens the
+-- address; BEL (U+0007) is character 4 of the first name 'Nat<BEL>'; a
+-- right-to-left override (U+202E) is character 3 of 'No<RLO>body'.
+SELECT commitopt.create_user(:'ada', E'nat\u200b@acme.example', 'Nat', 'Nobody', 'member', 'Qzx7#Wvk');
+SELECT commitopt.create_user(:'ada', E'nat@acme.example\n', 'Nat', 'Nobody', 'member', 'Qzx7#Wvk');
+\set VERBOSITY terse
+SELECT commitopt.create_user(:'ada', E'\ufeffnat@acme.example', 'Nat', 'Nobody', 'member', 'Qzx7#Wvk');
+\set VERBOSITY default
+SELECT commitopt.create_user(:'ada', 'nat@acme.example', E'Nat\u0007', 'Nobody', 'member', 'Qzx7#Wvk');
+SELECT commitopt.create_user(:'ada', 'nat@acme.example', 'Nat', E'No\u202ebody', 'member', 'Qzx7#Wvk');
+-- Names of white space only, in any script, are blank: a no-break space
+-- and an ideographic space (U+00A0 U+3000); a zero-width joiner alone
+-- (U+200D).  A tab alone is a control character (character 1, U+0009).
+\set VERBOSITY terse
+SELECT commitopt.create_user(:'ada', 'nat@acme.example', E'\u00a0\u3000', 'Nobody', 'member', 'Qzx7#Wvk');
+SELECT commitopt.create_user(:'ada', 'nat@acme.example', 'Nat', E'\u200d', 'member', 'Qzx7#Wvk');
+SELECT commitopt.create_user(:'ada', 'nat@acme.example', E'\t', 'Nobody', 'member', 'Qzx7#Wvk');
+-- update_user checks the same way: U+200B is character 4 of the address.
+SELECT commitopt.update_user(:'ada', :'max', email => E'max\u200b@acme.example');
+\set VERBOSITY default
+-- A zero-width non-joiner inside a name is allowed (Persian and Indic
+-- names need it): no error, one empty row.
+SELECT commitopt.user_check_profile('mina@acme.example', E'Mi\u200cna', 'Nobody', 'member');
+-- A password with a control character (a tab at the end) is refused with
+-- the policy's error, naming the field and not the password.
+SELECT commitopt.create_user(:'ada', 'nat@acme.example', 'Nat', 'Nobody', 'member', E'Qzx7#Wvk\t');
 SELECT count(*) AS acme_users FROM commitopt.users WHERE tenant_id = commitopt.tenant_id('users-acme');
 
 -- Rights: members and viewers manage nobody; an admin of another tenant
@@ -138,6 +167,15 @@ SELECT substring(password_hash from '^\$argon2id\$v=19\$([^$]*)\$') AS cost
 SELECT count(*) FROM commitopt.verify_login('vic@acme.example', 'Qzx7#Wvk');
 SELECT substring(password_hash from '^\$argon2id\$v=19\$([^$]*)\$') AS cost
   FROM commitopt.users WHERE user_id = :'vic';
+-- vic's one history entry (set at creation) is the current password: it
+-- is upgraded too, to the very string the user row now holds.  Expected:
+-- 1 entry, 1 equal to the user's hash, cost m=128,t=1,p=1 (before the
+-- fix: 1, 0, m=64,t=1,p=1).
+SELECT count(*) AS entries,
+	   count(*) FILTER (WHERE h.password_hash = u.password_hash) AS same_as_user,
+	   min(substring(h.password_hash from '^\$argon2id\$v=19\$([^$]*)\$')) AS cost
+  FROM commitopt.password_history h JOIN commitopt.users u USING (tenant_id, user_id)
+ WHERE u.user_id = :'vic';
 SELECT count(*) FROM commitopt.verify_login('vic@acme.example', 'Qzx7#Wvk');
 SET commitopt.password_hash_memory = 64;
 

@@ -124,25 +124,60 @@ CREATE POLICY password_history_tenant ON commitopt.password_history
 	USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant());
 REVOKE ALL ON commitopt.users, commitopt.password_history FROM PUBLIC;
 
+-- user_check_characters(field, value, joiners_allowed): raises when a
+-- profile value holds a control character (C0, DEL, C1) or an invisible
+-- one (zero-width, direction override or isolate, soft hyphen, byte-order
+-- mark), which make two addresses or names look the same or reorder a
+-- log line.  Zero-width joiners and non-joiners are allowed in names
+-- (Persian and Indic scripts need them), never in e-mail addresses.  The
+-- message names the field and the character, never the value.
+CREATE FUNCTION commitopt.user_check_characters(field text, value text,
+												joiners_allowed boolean)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	pos integer := regexp_instr(value, CASE WHEN joiners_allowed
+		THEN '[\u0001-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]'
+		ELSE '[\u0001-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]'
+		END);
+BEGIN
+	IF pos > 0 THEN
+		RAISE EXCEPTION 'invalid %: character % is a control or invisible character',
+			field, pos
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Character %s is U+%s.', pos,
+						upper(lpad(to_hex(ascii(substr(value, pos, 1))), 4, '0'))),
+				  HINT = 'Type the value again rather than pasting it.';
+	END IF;
+END
+$$;
+
 -- user_check_profile(email, first_name, last_name, role): raises on a bad
--- value, naming it, before it can reach a CHECK constraint.
+-- value, naming it, before it can reach a CHECK constraint.  A name made
+-- only of white space (any Unicode space) or invisible characters is
+-- blank.
 CREATE FUNCTION commitopt.user_check_profile(email text, first_name text,
 											 last_name text, role text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	PERFORM commitopt.user_check_characters('e-mail address', email, false);
+	PERFORM commitopt.user_check_characters('first name', first_name, true);
+	PERFORM commitopt.user_check_characters('last name', last_name, true);
 	IF email IS NULL OR email !~ '^[^@[:space:]]+@[^@[:space:]]+$'
 	   OR length(email) > 254 THEN
 		RAISE EXCEPTION 'invalid e-mail address "%"', email
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'An e-mail address has one "@", no spaces and at most 254 characters.';
 	END IF;
-	IF first_name IS NULL OR btrim(first_name) = '' OR length(first_name) > 100 THEN
+	IF first_name IS NULL OR first_name ~ '^[[:space:]\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\u2060\ufeff]*$'
+	   OR length(first_name) > 100 THEN
 		RAISE EXCEPTION 'invalid first name "%"', first_name
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'A first name is not blank and has at most 100 characters.';
 	END IF;
-	IF last_name IS NULL OR btrim(last_name) = '' OR length(last_name) > 100 THEN
+	IF last_name IS NULL OR last_name ~ '^[[:space:]\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\u2060\ufeff]*$'
+	   OR length(last_name) > 100 THEN
 		RAISE EXCEPTION 'invalid last name "%"', last_name
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'A last name is not blank and has at most 100 characters.';
@@ -548,7 +583,8 @@ $$;
 -- or no row.  Unknown e-mail, disabled user and wrong password all give
 -- no row after the same argon2id work, so the answer and its timing do
 -- not tell which.  A hash made at a lower cost than the current settings
--- is replaced on success.  No row is the caller's cue to count a failure.
+-- is replaced on success, in the user's row and in the history.  No row
+-- is the caller's cue to count a failure.
 CREATE FUNCTION commitopt.verify_login(email text, password text)
 RETURNS TABLE (user_id uuid, tenant_id uuid, role text,
 			   must_change_password boolean)
@@ -556,6 +592,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	u commitopt.users;
+	stronger text;
 BEGIN
 	IF email IS NULL OR password IS NULL THEN
 		RETURN;
@@ -571,9 +608,18 @@ BEGIN
 		RETURN;
 	END IF;
 	IF commitopt.password_hash_needs_upgrade(u.password_hash) THEN
+		stronger := commitopt.password_hash(password);
 		UPDATE commitopt.users x
-		   SET password_hash = commitopt.password_hash(password)
+		   SET password_hash = stronger
 		 WHERE x.tenant_id = u.tenant_id AND x.user_id = u.user_id;
+		-- the history holds the same weak string for the current password:
+		-- upgrade it too, or it would outlive the upgrade.  XXX: entries
+		-- of older passwords stay at their cost (their passwords are
+		-- unknown) until they leave the history.
+		UPDATE commitopt.password_history h
+		   SET password_hash = stronger
+		 WHERE h.tenant_id = u.tenant_id AND h.user_id = u.user_id
+		   AND h.password_hash = u.password_hash;
 	END IF;
 	RETURN QUERY SELECT u.user_id, u.tenant_id, u.role, u.must_change_password;
 END

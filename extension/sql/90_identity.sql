@@ -40,6 +40,10 @@ BEGIN
 END
 $roles$;
 
+-- verify_login (owned by commitopt_auth, 99_rls.sql) upgrades a weak hash
+-- in the password history as well as in the user's row: that one column.
+GRANT UPDATE (password_hash) ON commitopt.password_history TO commitopt_auth;
+
 -- Bind parameters of the gateway's statements (tokens, passwords) never
 -- reach the server log (FC-10), whatever log_min_duration_statement says.
 ALTER ROLE commitopt_gateway SET log_parameter_max_length = 0;

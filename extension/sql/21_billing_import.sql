@@ -547,11 +547,20 @@ $$;
 -- replace the same billing period or simulation window at once (the second
 -- waits, then replaces what the first stored).  The key is derived from
 -- the tenant id with a fixed prefix, apart from other advisory locks.
+-- Only a session acting for that tenant, or one allowed to import server
+-- files (operators), may take it: holding another tenant's lock in an open
+-- transaction would stall that tenant's imports.
 CREATE FUNCTION commitopt.lock_tenant(tenant uuid)
-RETURNS void LANGUAGE sql VOLATILE
-RETURN pg_advisory_xact_lock(hashtextextended('commitopt.tenant:' || tenant::text, 0));
--- Not for PUBLIC: holding another tenant's lock would stall its imports.
-REVOKE ALL ON FUNCTION commitopt.lock_tenant(uuid) FROM PUBLIC;
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF tenant IS DISTINCT FROM commitopt.current_tenant()
+	   AND NOT pg_has_role(current_user, 'pg_read_server_files', 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied to act for tenant %', tenant
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtextextended('commitopt.tenant:' || tenant::text, 0));
+END
+$$;
 
 -- import_billing_file(tenant, path, export_name, billing_period): imports a
 -- server-side billing export file (FOCUS 1.x, legacy CUR or CUR 2.0),

@@ -144,8 +144,7 @@ GRANT EXECUTE ON FUNCTION commitopt.session_login(text, text, inet),
 	commitopt.revoke_user_sessions(uuid, uuid),
 	commitopt.session_end_claim(),
 	commitopt.register_aws_account(uuid, text, text, text, text),
-	commitopt.enqueue_job(uuid, text, text),
-	commitopt.lock_tenant(uuid)
+	commitopt.enqueue_job(uuid, text, text)
 TO commitopt_owner;
 
 -- Analysts read their tenant's rows (row-level security filters) and the

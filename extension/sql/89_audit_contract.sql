@@ -267,13 +267,19 @@ DECLARE
 	head commitopt.audit_chain_heads;
 	entry commitopt.audit_log;
 BEGIN
-	INSERT INTO commitopt.audit_chain_heads AS h
-		(tenant_id, last_entry_id, last_hash, last_at)
-	VALUES (tenant, 0, commitopt.audit_genesis_hash(tenant), '-infinity')
-	ON CONFLICT (tenant_id) DO NOTHING;
-	SELECT * INTO STRICT head FROM commitopt.audit_chain_heads h
+	-- The head usually exists: lock it; only a new chain inserts one first.
+	SELECT * INTO head FROM commitopt.audit_chain_heads h
 	 WHERE h.tenant_id = tenant
 	   FOR UPDATE;
+	IF NOT FOUND THEN
+		INSERT INTO commitopt.audit_chain_heads AS h
+			(tenant_id, last_entry_id, last_hash, last_at)
+		VALUES (tenant, 0, commitopt.audit_genesis_hash(tenant), '-infinity')
+		ON CONFLICT (tenant_id) DO NOTHING;
+		SELECT * INTO STRICT head FROM commitopt.audit_chain_heads h
+		 WHERE h.tenant_id = tenant
+		   FOR UPDATE;
+	END IF;
 
 	entry.tenant_id := tenant;
 	entry.entry_id := head.last_entry_id + 1;
@@ -290,7 +296,13 @@ BEGIN
 		entry.actor_user, entry.actor_role, entry.client_addr, entry.action,
 		entry.object, entry.details);
 
-	PERFORM commitopt.audit_partition(entry.at);
+	-- The month of the chain's newest entry has its partition (retention
+	-- drops only months older than every kept entry); only a new month
+	-- needs the catalog lookup.
+	IF date_trunc('month', entry.at, 'UTC')
+	   IS DISTINCT FROM date_trunc('month', head.last_at, 'UTC') THEN
+		PERFORM commitopt.audit_partition(entry.at);
+	END IF;
 	INSERT INTO commitopt.audit_log VALUES (entry.*);
 	UPDATE commitopt.audit_chain_heads h
 	   SET last_entry_id = entry.entry_id, last_hash = entry.entry_hash,

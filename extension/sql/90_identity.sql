@@ -138,18 +138,23 @@ RETURN (current_setting('commitopt.session_idle_timeout')::interval,
 		current_setting('commitopt.session_max_age')::interval);
 
 -- session_ends_at(created_at, last_activity): when a session ends unless
--- there is activity before then.
+-- there is activity before then.  Called on every request: it reads the
+-- two settings directly (a function returning a record is never inlined)
+-- and has no SET clause, so that the planner inlines it into the caller's
+-- cached plan.  Its body is parsed at creation, so no search_path applies.
 CREATE FUNCTION commitopt.session_ends_at(created_at timestamptz,
 										  last_activity timestamptz)
 RETURNS timestamptz LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN least(last_activity + (commitopt.session_limits()).idle,
-			 created_at + (commitopt.session_limits()).max_age);
+RETURN least(
+	last_activity
+	+ pg_catalog.current_setting('commitopt.session_idle_timeout')::interval,
+	created_at
+	+ pg_catalog.current_setting('commitopt.session_max_age')::interval);
 
--- token_hash(token): what is stored of a token.
+-- token_hash(token): what is stored of a token.  No SET clause, so that
+-- it is inlined (the body is parsed at creation, search_path plays no part).
 CREATE FUNCTION commitopt.token_hash(token text)
 RETURNS bytea LANGUAGE sql IMMUTABLE STRICT
-SET search_path = pg_catalog, pg_temp
 RETURN sha256(convert_to(token, 'UTF8'));
 
 -- login_email_hash(email): the key of failed-login records.

@@ -52,11 +52,15 @@ CREATE TABLE api.routes (
 ALTER TABLE api.routes OWNER TO commitopt_owner;
 COMMENT ON TABLE api.routes IS 'Routes of api.dispatch(); reference data, no tenant rows';
 
+-- The small SQL helpers below have no SET clause: a SQL function with one
+-- is never inlined, and each call then re-reads and re-parses its stored
+-- body, once per request.  Their bodies are parsed at creation, so
+-- search_path plays no part in what they call.
+
 -- api.json(status, body, headers): a JSON response.
 CREATE FUNCTION api.json(status integer, body jsonb,
 						 headers jsonb DEFAULT '{}')
 RETURNS api.response LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 RETURN ROW(status,
 		   jsonb_build_object('Content-Type', 'application/json') || headers,
 		   body::text)::api.response;
@@ -64,7 +68,6 @@ RETURN ROW(status,
 -- api.error(status, code, message): an error response.
 CREATE FUNCTION api.error(status integer, code text, message text)
 RETURNS api.response LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 RETURN api.json(status, jsonb_build_object('error',
 					jsonb_build_object('code', code, 'message', message)));
 
@@ -81,7 +84,6 @@ RETURN coalesce(array_position(ARRAY['viewer', 'member', 'admin'], role)
 -- the Authorization header or else the session cookie; NULL if none.
 CREATE FUNCTION api.request_token(headers jsonb)
 RETURNS text LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 RETURN coalesce(
 	(regexp_match(headers ->> 'authorization', '^[Bb]earer +([A-Za-z0-9_-]+) *$'))[1],
 	(regexp_match(headers ->> 'cookie', '(?:^|;) *__Host-commitopt_session=([A-Za-z0-9_-]+)'))[1]);
@@ -89,7 +91,6 @@ RETURN coalesce(
 -- api.session_cookie(token, max_age): the Set-Cookie value of the session.
 CREATE FUNCTION api.session_cookie(token text, max_age integer DEFAULT NULL)
 RETURNS text LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 RETURN '__Host-commitopt_session=' || token
 	   || '; Path=/; Secure; HttpOnly; SameSite=Strict'
 	   || coalesce('; Max-Age=' || max_age, '');
@@ -109,10 +110,24 @@ DECLARE
 	resp api.response;
 	sess record;
 	allowed text;
+	params text[];
 BEGIN
-	SELECT * INTO route FROM api.routes r
-	 WHERE r.method = req_method AND req_path ~ ('^(?:' || r.pattern || ')$');
-	IF NOT FOUND THEN
+	-- Most routes are literal paths: found by key, without a regular
+	-- expression per route row.  A path of only these characters holds no
+	-- regular-expression syntax, so the pattern equal to it matches it.
+	IF req_path ~ '^[A-Za-z0-9/_-]+$' THEN
+		SELECT * INTO route FROM api.routes r
+		 WHERE r.method = req_method AND r.pattern = req_path;
+	END IF;
+	IF route.handler IS NOT NULL THEN
+		params := ARRAY[req_path];
+	ELSE
+		SELECT * INTO route FROM api.routes r
+		 WHERE r.method = req_method
+		   AND req_path ~ ('^(?:' || r.pattern || ')$');
+		params := regexp_match(req_path, '^(?:' || route.pattern || ')$');
+	END IF;
+	IF route.handler IS NULL THEN
 		SELECT string_agg(DISTINCT r.method, ', ' ORDER BY r.method) INTO allowed
 		  FROM api.routes r WHERE req_path ~ ('^(?:' || r.pattern || ')$');
 		IF allowed IS NULL THEN
@@ -126,8 +141,7 @@ BEGIN
 	END IF;
 
 	req := ROW(req_method, req_path, req_query, coalesce(req_headers, '{}'),
-			   NULL, req_client_addr,
-			   regexp_match(req_path, '^(?:' || route.pattern || ')$'))::api.request;
+			   NULL, req_client_addr, params)::api.request;
 
 	IF route.needs_session THEN
 		SELECT * INTO sess
@@ -154,8 +168,21 @@ BEGIN
 
 	IF resp IS NULL THEN
 		BEGIN
-			EXECUTE format('SELECT * FROM %s($1)', route.handler::regproc)
-				INTO resp USING req;
+			-- The routes of this file are called directly, so that their
+			-- plans stay cached; others through EXECUTE.  The name alone
+			-- picks the function, as it does in EXECUTE.
+			CASE route.handler::regproc::text
+				WHEN 'api.me' THEN resp := api.me(req);
+				WHEN 'api.sessions' THEN resp := api.sessions(req);
+				WHEN 'api.login' THEN resp := api.login(req);
+				WHEN 'api.logout' THEN resp := api.logout(req);
+				WHEN 'api.logout_all' THEN resp := api.logout_all(req);
+				WHEN 'api.change_password' THEN resp := api.change_password(req);
+				WHEN 'api.delete_session' THEN resp := api.delete_session(req);
+				ELSE
+					EXECUTE format('SELECT * FROM %s($1)', route.handler::regproc)
+						INTO resp USING req;
+			END CASE;
 		EXCEPTION WHEN OTHERS THEN
 			-- no message or detail, to the client or the log: they could
 			-- show a row's values, a token hash among them (FC-10)
@@ -181,7 +208,6 @@ ALTER FUNCTION api.dispatch(text, text, text, jsonb, text, inet)
 -- api.body_text(req, field): a string field of the JSON body, or NULL.
 CREATE FUNCTION api.body_text(req api.request, field text)
 RETURNS text LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 RETURN CASE WHEN jsonb_typeof(req.body) = 'object'
 				 AND jsonb_typeof(req.body -> field) = 'string'
 			THEN req.body ->> field END;

@@ -40,18 +40,18 @@ elif ! "$PGBIN/pg_isready" -q 2>/dev/null; then
 fi
 bash "$COMMITOPT_SRC/scripts/stage-data.sh" "$mode"
 
+# A fresh database every time, so that the extension's SQL is the one
+# just built (CREATE EXTENSION IF NOT EXISTS would keep an older one).
 bench_db=commitopt_bench
-if ! "$PGBIN/psql" -X -d postgres -Atqc \
-	"SELECT 1 FROM pg_database WHERE datname = '$bench_db'" | grep -q 1; then
-	log_step "creating database $bench_db"
-	"$PGBIN/createdb" "$bench_db"
-fi
+log_step "creating database $bench_db"
+"$PGBIN/dropdb" --if-exists "$bench_db"
+"$PGBIN/createdb" "$bench_db"
 
 log_step "benchmark ($($tiny && echo tiny || echo full) size) in $bench_db on port $COMMITOPT_PORT"
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$bench_db" \
 	-v datadir="$COMMITOPT_DATA" >/dev/null <<SQL
 SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS commitopt;
+CREATE EXTENSION commitopt;
 SELECT commitopt.load_reference_data(:'datadir' || '/pricing');
 \i $COMMITOPT_SRC/test/bench/plain_sql_coverage.sql
 \i $COMMITOPT_SRC/test/bench/bench_timing.sql

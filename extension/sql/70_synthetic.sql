@@ -521,7 +521,7 @@ BEGIN
 	  FROM pg_temp.syn_sp x WHERE x.kind = 'ec2_sp';
 	-- Plans float to whatever usage is left anywhere, so they are sized
 	-- against a less cautious level than the floor.
-	SELECT greatest(1.4 * p.qty - coalesce((SELECT sum(e.sp_cost) FROM pg_temp.syn_ri_equiv e), 0)
+	SELECT greatest(2.2 * p.qty - coalesce((SELECT sum(e.sp_cost) FROM pg_temp.syn_ri_equiv e), 0)
 					- ec2_total, 0.1 * p.qty)
 		   * CASE WHEN bench THEN 0.85 ELSE 0.7 END
 	  INTO compute_left

@@ -261,6 +261,9 @@ $$;
 --          of every term and payment option, owned by the payer or a
 --          member, some starting at odd minutes.
 -- About a fifth expire inside the window and a sixth start inside it.
+-- XXX: sizing works from the curve parameters, not from the usage written;
+-- in the mixed profile an RI owned by the account with sharing off, or
+-- one bought late for a series that stops, can stay mostly unused.
 CREATE FUNCTION commitopt.synthetic_commitments(tenant uuid, commitments int,
 												profile text, start_at timestamptz,
 												total_hours int, salt bigint,

@@ -60,6 +60,12 @@ check "one simulate and one recommend job per tenant" "$((2 * tenants))" \
 runner_pid() {
 	q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'commitopt job runner' AND datname = '$COMMITOPT_DB'"
 }
+# It may still be in its back-off if it started before the database
+# existed (it retries 10 s, doubling to 60 s): wait for it, bounded.
+for _ in $(seq 90); do
+	[[ -n $(runner_pid) ]] && break
+	sleep 1
+done
 check "the job runner is running" "1" "$(runner_pid | grep -c .)"
 for _ in $(seq 60); do
 	open=$(q "SELECT count(*) FROM commitopt.jobs WHERE status IN ('queued', 'running') AND run_after <= now()")

@@ -354,6 +354,8 @@ pc_io_cb(evutil_socket_t fd, short what, void *arg)
 		/* Nothing expected: a notice, or the server closing on us. */
 		if (!PQconsumeInput(pc->pg) || PQstatus(pc->pg) != CONNECTION_OK)
 			pc_fail(pc, "connection closed by the server");
+		else
+			pc_watch(pc, EV_READ);
 		return;
 	}
 
@@ -363,7 +365,10 @@ pc_io_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 	}
 	if (!(what & EV_READ))
+	{
+		pc_watch(pc, pc->flushing ? EV_READ | EV_WRITE : EV_READ);
 		return;
+	}
 	if (!PQconsumeInput(pc->pg))
 	{
 		pc_fail(pc, "connection lost");
@@ -383,6 +388,8 @@ pc_io_cb(evutil_socket_t fd, short what, void *arg)
 		else
 			PQclear(res);
 	}
+	/* events are one-shot: wait for the rest of the answer */
+	pc_watch(pc, pc->flushing ? EV_READ | EV_WRITE : EV_READ);
 }
 
 /* Gives an idle connection the next queued job, if any. */

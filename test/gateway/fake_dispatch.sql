@@ -37,9 +37,10 @@ BEGIN
 			'X-Evil', E'x\r\nInjected: yes',
 			'X-Fine', 'fine'), '{}';
 	ELSIF req_path = '/fake/fail' THEN
-		RAISE EXCEPTION 'duplicate key tok_test_abcd1234'
+		-- like a unique violation on a sessions table: the detail shows a row
+		RAISE EXCEPTION 'duplicate key value violates unique constraint "sessions_pkey"'
 			USING ERRCODE = 'unique_violation',
-				  DETAIL = 'Key (token)=(tok_test_abcd1234) already exists.';
+				  DETAIL = 'Key (token_hash)=(\x5e884898da28) already exists.';
 	ELSIF req_path ~ '^/fake/status/[1-5][0-9][0-9]$' THEN
 		RETURN QUERY SELECT substring(req_path FROM '[0-9]+$')::int, json_ct,
 			'{"status":"as asked"}';

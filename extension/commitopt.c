@@ -71,6 +71,9 @@ _PG_init(void)
 							   "Fallback discount of a 3-year EC2 Instance Savings Plan.",
 							   &sp_estimate_discount_ec2_instance_3yr, 0.52);
 	define_password_settings();
+	define_claim_settings();
+	define_session_settings();
+	define_session_worker();
 
 	MarkGUCPrefixReserved("commitopt");
 }

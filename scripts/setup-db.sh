@@ -16,28 +16,29 @@ if ! "$PGBIN/psql" -X -d postgres -Atqc \
 fi
 
 log_step "loading extensions, prices and the demo tenants"
-psql_db -v datadir="$COMMITOPT_DATA" <<'SQL'
+psql_db -At -v datadir="$COMMITOPT_DATA" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 CREATE EXTENSION IF NOT EXISTS commitopt;
+\o /dev/null
 SELECT commitopt.load_reference_data(:'datadir' || '/pricing');
+\o
 
--- Tenant 1: the real, anonymized FinOps Foundation FOCUS sample (AWS,
+-- Tenant 1: the real, anonymized FinOps Foundation FOCUS samples (AWS,
 -- September 2024) plus an anonymized legacy CUR (November 2023).
 SELECT commitopt.ensure_tenant('demo', 'Demo: FOCUS and CUR samples') AS demo \gset
-SELECT count(*) FROM commitopt.import_billing_file(:'demo',
-	:'datadir' || '/usage/focus-1.0-sample/focus_sample_1000_days01-23.csv',
-	'focus-sample-1000');
-SELECT count(*) FROM commitopt.import_billing_file(:'demo',
-	:'datadir' || '/usage/focus-1.0-sample-10000-subset/focus_sample_10000_subset_days01-23.csv',
-	'focus-sample-10000');
-SELECT count(*) FROM commitopt.import_billing_file(:'demo',
-	:'datadir' || '/usage/cur-legacy-anonymized/aws_cur_legacy_anonymized_2023-11-01_to_10.csv',
-	'cur-legacy-sample');
+SELECT format('    imported %s: %s lines of %s, billing period %s', e, line_count,
+			  format, to_char(billing_period_start, 'YYYY-MM'))
+  FROM (VALUES ('focus-sample-1000', '/usage/focus-1.0-sample/focus_sample_1000_days01-23.csv'),
+			   ('focus-sample-10000', '/usage/focus-1.0-sample-10000-subset/focus_sample_10000_subset_days01-23.csv'),
+			   ('cur-legacy-sample', '/usage/cur-legacy-anonymized/aws_cur_legacy_anonymized_2023-11-01_to_10.csv'))
+	   AS f(e, file),
+	   LATERAL commitopt.import_billing_file(:'demo', :'datadir' || f.file, f.e);
 
 -- Tenant 2: a generated (synthetic) fleet of one year, with commitments.
 SELECT commitopt.ensure_tenant('synthetic', 'Demo: synthetic fleet (generated)') AS synthetic \gset
-SELECT commitopt.generate_synthetic_fleet(:'synthetic');
+SELECT format('    generated the synthetic fleet: %s usage series',
+			  commitopt.generate_synthetic_fleet(:'synthetic'));
 SQL
 
 # The demo tenant's first administrator.  Its password is generated on the
@@ -57,7 +58,8 @@ SQL
 fi
 
 log_step "running the main job: simulation and Savings Plan recommendation"
-psql_db <<'SQL'
+psql_db -At <<'SQL'
 SET client_min_messages = warning;
-SELECT commitopt.run_main_job(tenant_id) FROM commitopt.tenants ORDER BY slug;
+SELECT format('    %s: simulation run %s', slug, commitopt.run_main_job(tenant_id))
+  FROM commitopt.tenants ORDER BY slug;
 SQL

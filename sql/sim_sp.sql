@@ -144,18 +144,21 @@ SELECT h.day, (SELECT bool_and(abs(a - b) < 1e-9) FROM unnest(h.v, d.v) u(a, b))
 SELECT commitopt.ensure_tenant('sim-111', 'Example 1.11') AS t \gset
 INSERT INTO commitopt.billing_imports (tenant_id, export_name, billing_period_start, format, source, line_count)
 VALUES (:'t', 'test', '2024-04-01', 'cur', 'test', 5) RETURNING import_id AS imp \gset
+-- (instance_type: reconcile compares EC2 instance lines only; a line
+-- without one, such as Fargate's, is outside the simulation.)
 INSERT INTO commitopt.billing_line_items (tenant_id, import_id, line_no, charge_type,
-	billing_period_start, usage_start, usage_end, usage_amount, public_od_cost)
-VALUES (:'t', :imp, 1, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 1, 1.00),
-	   (:'t', :imp, 2, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 1, 4.00),
-	   (:'t', :imp, 3, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 0.025, 0.125),
-	   (:'t', :imp, 4, 'SavingsPlanNegation', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 1, -5.125);
+	billing_period_start, usage_start, usage_end, usage_amount, public_od_cost, instance_type)
+VALUES (:'t', :imp, 1, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 1, 1.00, 'c5.large'),
+	   (:'t', :imp, 2, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 1, 4.00, 'c5.xlarge'),
+	   (:'t', :imp, 3, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 0.025, 0.125, 'm5.large'),
+	   (:'t', :imp, 4, 'SavingsPlanNegation', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 1, -5.125, 'c5.large'),
+	   (:'t', :imp, 7, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 00:00', '2024-04-01 01:00', 1, 9.00, NULL);
 -- They agree: nothing reported.
 SELECT * FROM commitopt.reconcile(:'t', :run111);
 INSERT INTO commitopt.billing_line_items (tenant_id, import_id, line_no, charge_type,
-	billing_period_start, usage_start, usage_end, usage_amount, public_od_cost)
-VALUES (:'t', :imp, 5, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 01:00', '2024-04-01 02:00', 1, 0.40),
-	   (:'t', :imp, 6, 'DiscountedUsage', '2024-04-01', '2024-04-01 01:00', '2024-04-01 02:00', 1, 0);
+	billing_period_start, usage_start, usage_end, usage_amount, public_od_cost, instance_type)
+VALUES (:'t', :imp, 5, 'SavingsPlanCoveredUsage', '2024-04-01', '2024-04-01 01:00', '2024-04-01 02:00', 1, 0.40, 'c5.large'),
+	   (:'t', :imp, 6, 'DiscountedUsage', '2024-04-01', '2024-04-01 01:00', '2024-04-01 02:00', 1, 0, 'c5.large');
 -- 01:00: AWS 1 RI hour vs 0 simulated; SP ODE 0.40 vs 1.00 simulated.
 SELECT hour, measure, pg_temp.r(aws_value) AS aws, pg_temp.r(simulated_value) AS sim,
 	   pg_temp.r(difference) AS difference

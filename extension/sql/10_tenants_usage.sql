@@ -151,11 +151,11 @@ CREATE TABLE commitopt.analyst_grants (
 	tenant_id uuid NOT NULL REFERENCES commitopt.tenants ON DELETE CASCADE
 );
 
--- current_tenant(): the tenant of this session, from the analyst grant of
--- the session user; NULL when there is none.
--- XXX: sessions of console users (signed per-transaction claims) are not
--- wired in yet; until they are, only the analyst grant decides.
+-- current_tenant(): the tenant of this transaction: the one in a valid
+-- signed claim (set by the API entry point, see extension/claim.c), else
+-- the analyst grant of the current (outer) role, else NULL, which no policy
+-- matches.  Verified once per transaction.  PARALLEL RESTRICTED: the
+-- claim is only trusted where it can be seen to have been set locally.
 CREATE FUNCTION commitopt.current_tenant()
-RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE
-RETURN (SELECT g.tenant_id FROM commitopt.analyst_grants g
-		 WHERE g.role_name = session_user);
+RETURNS uuid LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'commitopt_current_tenant';

@@ -59,10 +59,13 @@ CREATE TABLE commitopt.billing_line_items (
 );
 
 -- Lines of an export streamed by a client, one row per physical line,
--- consumed by commitopt.import_billing_upload().  With psql:
---   \copy commitopt.billing_upload (line) FROM 'export.csv'
+-- consumed by commitopt.import_billing_upload().  With psql and GNU sed:
+--   \copy commitopt.billing_upload (line) FROM PROGRAM
+--       'sed -e "s/\x1e/\x1e\x1e/g; s/^/\x1e/; s/$/\x1e/" export.csv'
 --       WITH (FORMAT csv, DELIMITER E'\x1f', QUOTE E'\x1e')
--- (a delimiter and quote that never occur keep each line verbatim); the
+-- sed wraps each line in a quote character that exports never use: COPY
+-- would otherwise drop the CR of CRLF line ends (also inside multi-line
+-- fields) and stop at a line reading \. (test sql/import_upload.sql).  The
 -- tenant is the session's (commitopt.current_tenant()).
 CREATE TABLE commitopt.billing_upload (
 	tenant_id uuid NOT NULL DEFAULT commitopt.current_tenant()

@@ -32,7 +32,8 @@ COMMENT ON FUNCTION commitopt.simulate_with_extra_compute_sp(uuid, timestamptz, 
 -- the simulation disagree.  The bill says how AWS applied commitments:
 -- DiscountedUsage lines are RI-covered instance-hours, the public
 -- on-demand cost of SavingsPlanCoveredUsage lines is SP-covered ODE.
--- Only hours of the run for which the tenant's bill has hourly lines are
+-- Only EC2 instance lines count (the simulation's scope), and only
+-- hours of the run for which the tenant's bill has hourly lines are
 -- compared (a missing measure in such an hour counts as 0); organization
 -- totals per hour are compared, since per-account attribution is not
 -- documented by AWS.  A difference counts when above 1e-6 in absolute
@@ -60,6 +61,9 @@ BEGIN
 			   sum(b.public_od_cost) FILTER (WHERE b.charge_type = 'SavingsPlanCoveredUsage')::float8 AS sp_ode
 		  FROM commitopt.billing_line_items b
 		 WHERE b.tenant_id = reconcile.tenant
+		   -- the simulation's scope: EC2 instance usage (a Compute Savings
+		   -- Plan also covers Fargate and Lambda, which it does not model)
+		   AND b.instance_type IS NOT NULL
 		   AND b.usage_start >= run.window_start AND b.usage_start < run.window_end
 		   AND b.usage_end = b.usage_start + interval '1 hour'
 		   AND b.usage_start = date_trunc('hour', b.usage_start)

@@ -54,6 +54,7 @@ BEGIN ATOMIC
 		   round((100 * commitopt.ratio(sum(sp_used), sum(sp_cost)))::numeric, 1)
 	  FROM months
 	 GROUP BY GROUPING SETS ((month), ())
+	HAVING count(*) > 0
 	 ORDER BY GROUPING(month), month;
 END;
 
@@ -95,9 +96,10 @@ DECLARE
 	run bigint;
 	lookback int;
 BEGIN
-	extent := commitopt.usage_extent(tenant);
-	IF extent.extent_from IS NULL THEN
-		RAISE NOTICE 'tenant % has no usage yet; nothing to simulate', tenant;
+	SELECT * INTO extent FROM commitopt.usage_extent(tenant);
+	IF NOT FOUND OR extent.extent_from IS NULL THEN
+		RAISE NOTICE 'tenant "%" has no usage yet; nothing to simulate',
+			(SELECT slug FROM commitopt.tenants WHERE tenant_id = tenant);
 		RETURN NULL;
 	END IF;
 	run := commitopt.simulate(tenant);
@@ -105,7 +107,8 @@ BEGIN
 	 WHERE extent.extent_to - extent.extent_from >= l * interval '1 day'
 	 ORDER BY l DESC LIMIT 1;
 	IF lookback IS NULL THEN
-		RAISE NOTICE 'tenant % has less than 7 days of usage; no recommendation', tenant;
+		RAISE NOTICE 'tenant "%" has less than 7 days of usage; no recommendation',
+			(SELECT slug FROM commitopt.tenants WHERE tenant_id = tenant);
 	ELSE
 		PERFORM commitopt.recommend_savings_plan(tenant, 1, lookback);
 		PERFORM commitopt.recommend_savings_plan(tenant, 3, lookback);

@@ -292,6 +292,11 @@ BEGIN
 	RETURNING * INTO u;
 	INSERT INTO commitopt.password_history (tenant_id, user_id, password_hash)
 	VALUES (u.tenant_id, u.user_id, hash);
+	PERFORM commitopt.audit_record(u.tenant_id, commitopt.current_user_id(),
+								   commitopt.current_user_role(), NULL,
+								   'user_created', u.user_id::text,
+								   jsonb_build_object('new', jsonb_build_object(
+										'email', u.email, 'role', u.role)));
 	RETURN u.user_id;
 END
 $$;
@@ -366,6 +371,17 @@ BEGIN
 	   SET email = new_email, first_name = new_first, last_name = new_last,
 		   role = new_role
 	 WHERE x.tenant_id = u.tenant_id AND x.user_id = u.user_id;
+	PERFORM commitopt.audit_record(u.tenant_id, actor.user_id, actor.role, NULL,
+		'user_changed', u.user_id::text,
+		jsonb_build_object(
+			'old', jsonb_build_object('email', u.email, 'first_name', u.first_name,
+									  'last_name', u.last_name, 'role', u.role),
+			'new', jsonb_build_object('email', new_email, 'first_name', new_first,
+									  'last_name', new_last, 'role', new_role)));
+	-- in this transaction: the user's next request sees the new role
+	PERFORM commitopt.sessions_on_role_change(u.tenant_id, u.user_id, u.role,
+											  new_role, actor.user_id,
+											  actor.role);
 END
 $$;
 
@@ -388,6 +404,15 @@ BEGIN
 	END IF;
 	UPDATE commitopt.users x SET disabled = disable_user.disabled
 	 WHERE x.tenant_id = u.tenant_id AND x.user_id = u.user_id;
+	PERFORM commitopt.audit_record(u.tenant_id, actor.user_id, actor.role, NULL,
+								   'user_disabled', u.user_id::text,
+								   jsonb_build_object('old', u.disabled,
+													  'new', disable_user.disabled));
+	IF disabled THEN
+		PERFORM commitopt.sessions_revoke(u.tenant_id, u.user_id,
+										  'user_disabled', NULL,
+										  actor.user_id, actor.role);
+	END IF;
 END
 $$;
 
@@ -401,6 +426,12 @@ DECLARE
 	u commitopt.users := commitopt.user_target(actor, user_id);
 BEGIN
 	PERFORM commitopt.user_keep_an_admin(u, false);
+	PERFORM commitopt.sessions_revoke(u.tenant_id, u.user_id, 'user_deleted',
+									  NULL, actor.user_id, actor.role);
+	PERFORM commitopt.audit_record(u.tenant_id, actor.user_id, actor.role, NULL,
+								   'user_deleted', u.user_id::text,
+								   jsonb_build_object('old', jsonb_build_object(
+										'email', u.email, 'role', u.role)));
 	DELETE FROM commitopt.users x
 	 WHERE x.tenant_id = u.tenant_id AND x.user_id = u.user_id;
 END
@@ -452,6 +483,14 @@ BEGIN
 									   actor.last_name, actor.email,
 									   commitopt.user_recent_hashes(actor));
 	PERFORM commitopt.user_store_password(actor, hash, false);
+	PERFORM commitopt.audit_record(actor.tenant_id, actor.user_id, actor.role,
+								   NULL, 'password_changed',
+								   actor.user_id::text, NULL);
+	-- the user's other sessions end; the one making the change stays
+	PERFORM commitopt.sessions_revoke(actor.tenant_id, actor.user_id,
+									  'password_changed',
+									  commitopt.current_session_id(),
+									  actor.user_id, actor.role);
 END
 $$;
 
@@ -471,6 +510,11 @@ BEGIN
 									   u.last_name, u.email,
 									   commitopt.user_recent_hashes(u));
 	PERFORM commitopt.user_store_password(u, hash, true);
+	PERFORM commitopt.audit_record(u.tenant_id, actor.user_id, actor.role,
+								   NULL, 'password_reset', u.user_id::text,
+								   NULL);
+	PERFORM commitopt.sessions_revoke(u.tenant_id, u.user_id, 'password_reset',
+									  NULL, actor.user_id, actor.role);
 END
 $$;
 

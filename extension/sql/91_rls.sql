@@ -1,0 +1,138 @@
+-- commitopt install script, part 9.1: ownership, row-level security and
+-- privileges, derived from the catalog.
+--
+-- This part runs after every part that creates tables, and covers them by
+-- looking them up rather than by a list, so a table added later cannot be
+-- forgotten: every table of the schema with a tenant_id column gets
+-- row-level security ENABLED and FORCED and, unless its own part created
+-- policies, one policy comparing tenant_id with current_tenant() for
+-- reading and writing.  The test sql/isolation_catalog.sql checks the
+-- outcome the same way, and fails for anything not covered.
+--
+-- Tables without tenant_id are either reference data every tenant reads
+-- (prices, platforms, instance types), the analyst grants (reference data
+-- that only the owner role reads, for current_tenant()), or the login
+-- bookkeeping, which gets forced row-level security with no policy at all:
+-- only commitopt_auth (BYPASSRLS) reaches it.
+
+-- The owner role owns the tables, views and sequences, so that nothing
+-- queried by the extension's own functions escapes row-level security.
+-- XXX: the user-management functions of 80_users.sql stay owned by the
+-- installing superuser (they take the acting user as an argument and
+-- filter by its tenant themselves); they move to commitopt_owner once they
+-- read the acting user from the claim.
+GRANT USAGE ON SCHEMA commitopt TO commitopt_owner, commitopt_auth,
+	commitopt_analyst;
+
+DO $rls$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT c.oid::regclass AS rel, c.relname, c.relkind,
+			   EXISTS (SELECT FROM pg_attribute a
+						WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
+						  AND NOT a.attisdropped) AS has_tenant,
+			   EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid) AS has_policy
+		  FROM pg_class c
+		 WHERE c.relnamespace = 'commitopt'::regnamespace
+		   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+		 ORDER BY c.relname
+	LOOP
+		EXECUTE format('ALTER TABLE %s OWNER TO commitopt_owner', r.rel);
+		IF r.relkind = 'v' THEN
+			EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', r.rel);
+			CONTINUE;
+		END IF;
+		IF r.relkind NOT IN ('r', 'p') THEN
+			CONTINUE;
+		END IF;
+		-- analyst_grants maps roles to tenants: it is read to find the
+		-- tenant, so it cannot be filtered by it (reference data)
+		IF r.has_tenant AND r.relname <> 'analyst_grants' THEN
+			EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', r.rel);
+			EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', r.rel);
+			IF NOT r.has_policy THEN
+				EXECUTE format('CREATE POLICY %I ON %s
+								USING (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant())
+								WITH CHECK (tenant_id OPERATOR(pg_catalog.=) commitopt.current_tenant())',
+							   r.relname || '_tenant', r.rel);
+			END IF;
+		ELSIF r.relname IN ('login_failures', 'login_lockouts') THEN
+			EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', r.rel);
+			EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', r.rel);
+		END IF;
+	END LOOP;
+END
+$rls$;
+
+-- The functions written for tenant-scoped work run as the owner role,
+-- under the claim.
+ALTER FUNCTION commitopt.session_end_claim() OWNER TO commitopt_owner;
+
+-- The reviewed cross-tenant functions, owned by the NOLOGIN BYPASSRLS role:
+-- login (user lookup by e-mail, failure counting), session lookup by
+-- token hash, revocation of one user's sessions by explicit tenant, the
+-- reaper's housekeeping, and the audit trail, which records failures of
+-- unknown e-mail addresses too.
+ALTER FUNCTION commitopt.verify_login(text, text) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.session_login(text, text, inet) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.session_authenticate(text) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.sessions_revoke(uuid, uuid, text, uuid, uuid, text)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.sessions_on_role_change(uuid, uuid, text, text, uuid, text)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.sessions_reap() OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.audit_record(uuid, uuid, text, inet, text, text, jsonb)
+	OWNER TO commitopt_auth;
+
+REVOKE ALL ON FUNCTION commitopt.session_login(text, text, inet),
+	commitopt.session_authenticate(text),
+	commitopt.sessions_revoke(uuid, uuid, text, uuid, uuid, text),
+	commitopt.sessions_on_role_change(uuid, uuid, text, text, uuid, text),
+	commitopt.revoke_user_sessions(uuid, uuid),
+	commitopt.session_end_claim()
+FROM PUBLIC;
+
+-- What each reviewed function reads and writes, and nothing more.
+GRANT SELECT, UPDATE ON commitopt.users TO commitopt_auth;
+GRANT SELECT ON commitopt.password_history TO commitopt_auth;
+GRANT SELECT, INSERT, UPDATE, DELETE ON commitopt.sessions,
+	commitopt.login_failures, commitopt.login_lockouts TO commitopt_auth;
+GRANT INSERT ON commitopt.audit_log TO commitopt_auth;
+GRANT EXECUTE ON FUNCTION commitopt.verify_login(text, text),
+	commitopt.claim_mint(uuid, uuid, text, uuid, timestamptz),
+	commitopt.session_token_new(),
+	commitopt.audit_record(uuid, uuid, text, inet, text, text, jsonb),
+	commitopt.sessions_revoke(uuid, uuid, text, uuid, uuid, text)
+TO commitopt_auth;
+
+-- The entry point (owned by commitopt_owner, 92_api.sql) calls these.
+GRANT EXECUTE ON FUNCTION commitopt.session_login(text, text, inet),
+	commitopt.session_authenticate(text),
+	commitopt.sessions_revoke(uuid, uuid, text, uuid, uuid, text),
+	commitopt.audit_record(uuid, uuid, text, inet, text, text, jsonb),
+	commitopt.change_password(uuid, text, text),
+	commitopt.revoke_user_sessions(uuid, uuid),
+	commitopt.session_end_claim()
+TO commitopt_owner;
+
+-- Analysts read their tenant's rows (row-level security filters) and the
+-- reference data; never the users' hashes, sessions or the audit trail.
+DO $grants$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT c.oid::regclass AS rel
+		  FROM pg_class c
+		 WHERE c.relnamespace = 'commitopt'::regnamespace
+		   AND c.relkind IN ('r', 'p', 'v', 'm')
+		   AND c.relname NOT IN ('users', 'password_history', 'sessions',
+								 'login_failures', 'login_lockouts',
+								 'audit_log', 'analyst_grants')
+	LOOP
+		EXECUTE format('GRANT SELECT ON %s TO commitopt_analyst', r.rel);
+	END LOOP;
+END
+$grants$;

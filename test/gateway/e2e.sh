@@ -68,6 +68,7 @@ raw_check() {
 
 log_step "gateway e2e: preparing the fake-dispatch database"
 bash "$GW" test stop
+rm -f "$GW_DIR/gateway.log" "$GW_DIR/stderr.log"
 bash "$COMMITOPT_SRC/scripts/overlay.sh" >/dev/null
 bash "$COMMITOPT_SRC/scripts/cluster.sh" test start
 "$PGBIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS gateway_e2e WITH (FORCE)" 2>/dev/null
@@ -292,12 +293,12 @@ check "access log shows the query redacted" grep -q '"route":"/v1/reports","quer
 gw_stop
 check "gateway log: no token, cookie or Authorization" bash -c "! grep -qi 'tok_test_abcd1234\|__Host-commitopt_session\|bearer' '$GW_DIR/gateway.log' '$GW_DIR/stderr.log'"
 check "PostgreSQL log: statements were logged, no token in them" bash -c "tail -c +$pglog_from '$COMMITOPT_LOG' | grep -q 'duration:.*EXECUTE dispatch\|execute dispatch' && ! tail -c +$pglog_from '$COMMITOPT_LOG' | grep -q 'tok_test_abcd1234'"
-"$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
 
-if [[ -f $COMMITOPT_SRC/test/gateway/e2e_sessions.sh ]]; then
+if "$PGBIN/psql" -X -Atq -d postgres -c "SELECT 1" >/dev/null && [[ -f $COMMITOPT_SRC/extension/sql/92_api.sql ]]; then
 	source "$COMMITOPT_SRC/test/gateway/e2e_sessions.sh"
 fi
 
+"$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
 gw_stop
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

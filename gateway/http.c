@@ -669,16 +669,19 @@ handle_request(conn *c)
 	job->params[4] = c->body.len > 0 ? dup_n(c->body.data, c->body.len) : NULL;
 	job->params[5] = strdup(c->client);
 
+	/* set first: the pool may finish the job before submit returns */
+	c->job = job;
 	switch (gw_pool_submit(job))
 	{
 		case GW_SUBMIT_OK:
-			c->job = job;
 			return;
 		case GW_SUBMIT_QUEUE_FULL:
+			c->job = NULL;
 			gw_job_free(job);
 			respond_error(c, 503, "busy", false);
 			return;
 		case GW_SUBMIT_DOWN:
+			c->job = NULL;
 			gw_job_free(job);
 			respond_error(c, 503, "database_unavailable", false);
 			return;

@@ -9,6 +9,9 @@ packages=(
 	postgresql-15-cron
 	libcsv-dev
 	libargon2-dev libcurl4-openssl-dev openssl python3
+	# the HTTPS gateway, its tests, fuzzing and benchmark
+	libevent-dev libhttp-parser-dev libpq-dev libssl-dev curl wrk clang
+	valgrind
 )
 
 missing=()

@@ -10,6 +10,10 @@ bash "$COMMITOPT_SRC/scripts/overlay.sh"
 bash "$COMMITOPT_SRC/scripts/cluster.sh" main start
 bash "$COMMITOPT_SRC/scripts/setup-db.sh" main
 bash "$COMMITOPT_SRC/scripts/report.sh" main
+log_step "starting the HTTPS gateway"
+bash "$COMMITOPT_SRC/scripts/gateway.sh" main start
+gateway_url=$(bash "$COMMITOPT_SRC/scripts/gateway.sh" main url)
+gateway_ca=$COMMITOPT_RUN/gateway/ca.crt
 
 cat <<TEXT
 
@@ -17,10 +21,14 @@ commitopt is running.
   database:  $PGBIN/psql -h $COMMITOPT_SOCKET -p $COMMITOPT_PORT -U postgres $COMMITOPT_DB
              (or over TCP: host 127.0.0.1, port $COMMITOPT_PORT)
   server log: $COMMITOPT_LOG
+  gateway:    $gateway_url   (certificate authority: $gateway_ca)
+  gateway log: $COMMITOPT_RUN/gateway/gateway.log
   stop with:  make stop
 
 Console login: admin@demo.example with the password printed when the demo
-tenant was created (first 'make start'; only a hash is kept).  Until the
-HTTPS gateway exists, check a login in SQL:
-  SELECT * FROM commitopt.verify_login('admin@demo.example', '<password>');
+tenant was created (first 'make start'; only a hash is kept).  For example:
+  curl --cacert $gateway_ca -H 'Content-Type: application/json' \
+       -d '{"email":"admin@demo.example","password":"<password>"}' \
+       $gateway_url/v1/login
+  curl --cacert $gateway_ca -H 'Authorization: Bearer <token>' $gateway_url/v1/me
 TEXT

@@ -17,6 +17,11 @@ log_step "the main job on the sample data"
 bash "$COMMITOPT_SRC/scripts/setup-db.sh" test
 bash "$COMMITOPT_SRC/scripts/report.sh" test
 
+log_step "gateway: end-to-end over TLS, every gateway run under valgrind"
+bash "$COMMITOPT_SRC/test/gateway/valgrind.sh" || status=1
+log_step "gateway: fuzzing its parsing code"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash "$COMMITOPT_SRC/test/fuzz/run.sh" || status=1
+
 log_step "benchmarks at a tiny size"
 bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test || status=1
 

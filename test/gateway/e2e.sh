@@ -29,7 +29,17 @@ not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; [[ -n ${2:-} ]] && p
 # check NAME COMMAND...: passes when the command succeeds
 check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name"; fi; }
 
-gw_start() { GATEWAY_DATABASE=${DB:-$FAKE_DB} bash "$GW" test start "$@" >/dev/null; }
+# gw_start [flags]: (re)start the gateway, then wait up to 15 s for its
+# database pool (slow under valgrind); DB overrides the connection string.
+gw_start() {
+	GATEWAY_DATABASE=${DB:-$FAKE_DB} bash "$GW" test start "$@" >/dev/null || return 1
+	local i
+	for ((i = 0; i < 150; i++)); do
+		[[ $(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$URL/healthz") == 200 ]] && return 0
+		sleep 0.1
+	done
+	return 0
+}
 gw_stop() { bash "$GW" test stop; }
 
 # get NAME [curl args...]: response headers in $T/NAME.h, body in $T/NAME.b,

@@ -33,9 +33,9 @@ check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then ok "$name"; else n
 # database pool (slow under valgrind); DB overrides the connection string.
 gw_start() {
 	GATEWAY_DATABASE=${DB:-$FAKE_DB} bash "$GW" test start "$@" >/dev/null || return 1
-	local i
-	for ((i = 0; i < 150; i++)); do
-		[[ $(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$URL/healthz") == 200 ]] && return 0
+	local end=$((SECONDS + 15))
+	while ((SECONDS < end)); do
+		[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$CA" "$URL/healthz") == 200 ]] && return 0
 		sleep 0.1
 	done
 	return 0
@@ -274,7 +274,11 @@ check "gateway over TCP + verify-full answers 200" status_is tcp 200
 n=$("$PGBIN/psql" -X -Atq -d postgres -c "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'commitopt-gateway' AND s.ssl AND s.version IN ('TLSv1.2', 'TLSv1.3')")
 check "its database connections use TLS 1.2+ ($n)" test "${n:-0}" -ge 1
 check "TCP without verify-full is refused at start" bash -c "! '$COMMITOPT_SRC/gateway/commitopt-gateway' --cert_file=x --key_file=y --database='host=localhost sslmode=require' --check"
-DB="${TCP_DB/sslrootcert=$GW_DIR\/ca.crt/sslrootcert=/etc/ssl/certs/ca-certificates.crt}" gw_start
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/other.key" -out "$T/other.crt" -days 2 -subj "/CN=another CA" 2>/dev/null
+cp "$T/other.crt" "$GW_DIR/other-ca.crt"
+chmod 644 "$GW_DIR/other-ca.crt"
+DB="${TCP_DB/sslrootcert=$GW_DIR\/ca.crt/sslrootcert=$GW_DIR/other-ca.crt}" gw_start
 get wrongca "$URL/healthz"
 check "server certificate not from the trusted CA: no database link (503)" status_is wrongca 503
 check "the log says why (certificate verify failed)" grep -q 'certificate verify failed' "$GW_DIR/gateway.log"

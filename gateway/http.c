@@ -13,6 +13,17 @@
  * per connection enforces, by phase: the header deadline (counted from the
  * first byte of a request, or from accept, and never extended by later
  * bytes: slowloris), the body deadline, and the keep-alive idle time.
+ * There is no per-address connection cap: one event loop serves hundreds
+ * of idle or trickling connections at little cost, the header deadline
+ * frees them, and max_connections bounds the total.
+ *
+ * XXX: "Expect: 100-continue" is not answered; such clients wait their own
+ * timeout (curl: 1 s) before sending the body.
+ * XXX: a client that leaves while its query runs does not cancel the query;
+ * the statement timeout bounds the waste.
+ * XXX: no gateway-side deadline while waiting for the database: the
+ * statement timeout covers a slow query, libpq's TCP keepalives a dead link.
+ *
  * Requests that could be smuggled past another HTTP hop (both
  * Content-Length and Transfer-Encoding, repeated Content-Length, any
  * transfer coding but "chunked", bad chunk syntax) are answered 400 and the

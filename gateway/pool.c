@@ -20,6 +20,10 @@
  * returned headers object into rows, one per header value, so the gateway
  * needs no JSON parser; a JSON array value becomes several headers of the
  * same name (Set-Cookie).
+ *
+ * XXX: libpq does the TLS handshake to the database (and reads sslrootcert)
+ * inside PQconnectPoll on the event loop; with a large CA bundle each
+ * reconnect costs the loop a few milliseconds.
  */
 #include "pool.h"
 

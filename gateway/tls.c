@@ -7,6 +7,7 @@
  * client's cipher order is honoured (all listed suites are strong).  The
  * profile's DHE suites are left out: they add nothing for current clients
  * and would need DH parameters.  Renegotiation and compression are off.
+ * XXX: no OCSP stapling; session tickets use OpenSSL's default rotating key.
  *
  * Reload (SIGHUP) builds a complete new context and swaps it in only if the
  * certificate and key load and match; connections that are already open

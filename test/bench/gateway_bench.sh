@@ -35,13 +35,13 @@ done
 log_step "gateway bench: database $BENCH_DB, $conns connections"
 "$PGBIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" 2>/dev/null
 "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE $BENCH_DB"
-pw="Bench#$(openssl rand -hex 8)-7q"
+pw="Qz#$(openssl rand -hex 8)-7w"
 token=$("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$BENCH_DB" -v pw="$pw" <<'SQL' | tail -n 1
 SET client_min_messages = warning;
 SET log_min_duration_statement = -1;
 CREATE EXTENSION commitopt;
 SELECT FROM commitopt.create_tenant_with_admin('bench-gw', 'Gateway bench',
-	'bench@gw.example', 'Bench', 'Gateway', :'pw');
+	'bench@gw.example', 'Ola', 'Nordmann', :'pw');
 SELECT body::jsonb ->> 'token'
   FROM api.dispatch('POST', '/v1/login', '', '{"content-type": "application/json"}',
 					jsonb_build_object('email', 'bench@gw.example', 'password', :'pw')::text,

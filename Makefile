@@ -44,7 +44,10 @@ endif
 commitopt--0.1.sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
-.PHONY: start test bench stop
+# The HTTPS gateway builds on its own (scripts build it when needed).
+.PHONY: start test bench stop gateway
+gateway:
+	$(MAKE) -C gateway
 start:
 	@bash scripts/start.sh
 test:
@@ -52,4 +55,5 @@ test:
 bench:
 	@bash scripts/bench.sh
 stop:
+	@bash scripts/gateway.sh main stop
 	@bash scripts/cluster.sh main stop

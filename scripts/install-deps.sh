@@ -10,6 +10,9 @@ packages=(
 	libcsv-dev
 	libargon2-dev libcurl4-openssl-dev openssl python3
 	libssl-dev libxml2-dev python3-botocore
+	# the HTTPS gateway, its tests, fuzzing and benchmark
+	libevent-dev libhttp-parser-dev libpq-dev curl wrk clang
+	valgrind
 )
 
 missing=()

@@ -10,6 +10,10 @@ bash "$COMMITOPT_SRC/scripts/overlay.sh"
 bash "$COMMITOPT_SRC/scripts/cluster.sh" main start
 bash "$COMMITOPT_SRC/scripts/setup-db.sh" main
 bash "$COMMITOPT_SRC/scripts/report.sh" main
+log_step "starting the HTTPS gateway"
+bash "$COMMITOPT_SRC/scripts/gateway.sh" main start
+gateway_url=$(bash "$COMMITOPT_SRC/scripts/gateway.sh" main url)
+gateway_ca=$COMMITOPT_RUN/gateway/ca.crt
 
 cat <<TEXT
 
@@ -19,10 +23,12 @@ commitopt is running.
              sslmode=verify-full sslrootcert=$COMMITOPT_RUN/tls/server.crt)
   server log: $COMMITOPT_RUN/log/ (one file per day, kept 365 days;
               start-up messages in $COMMITOPT_LOG)
+  gateway:    $gateway_url   (certificate authority: $gateway_ca)
+  gateway log: $COMMITOPT_RUN/gateway/gateway.log
   stop with:  make stop
 
 Console login: admin@demo.example with the password printed when the demo
-tenant was created (first 'make start'; only a hash is kept).  Until the
-HTTPS gateway exists, check a login in SQL:
-  SELECT * FROM commitopt.verify_login('admin@demo.example', '<password>');
+tenant was created (first 'make start'; only a hash is kept).  For example:
+  curl --cacert $gateway_ca -H 'Content-Type: application/json' -d '{"email":"admin@demo.example","password":"<password>"}' $gateway_url/v1/login
+  curl --cacert $gateway_ca -H 'Authorization: Bearer <token>' $gateway_url/v1/me
 TEXT

@@ -29,6 +29,11 @@ bash "$COMMITOPT_SRC/test/aws/e2e.sh" test || status=1
 log_step "the session reaper workers"
 bash "$COMMITOPT_SRC/test/worker/session_reaper.sh" || status=1
 
+log_step "gateway: end-to-end over TLS, every gateway run under valgrind"
+bash "$COMMITOPT_SRC/test/gateway/valgrind.sh" || status=1
+log_step "gateway: fuzzing its parsing code"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash "$COMMITOPT_SRC/test/fuzz/run.sh" || status=1
+
 log_step "benchmarks at a tiny size"
 bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test || status=1
 

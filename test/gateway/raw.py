@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Raw HTTP over verified TLS, for what curl cannot send: smuggling shapes,
+trickled headers and bodies, many half-open connections, pipelining.
+
+Usage: raw.py PORT CAFILE MODE [ARG]
+  send PAYLOAD     send PAYLOAD (Python escapes: \\r\\n), print the answers
+  slowloris SECS   send a request line, then one header every SECS seconds
+  slowbody         Content-Length: 1000000, then 1 byte a second
+  flood N          N connections with half-sent headers, then GET /healthz
+Prints "STATUS nnn" for each answer, its headers in lower case, and
+"CLOSED" with the elapsed seconds when the server closed the connection.
+"""
+import socket
+import ssl
+import sys
+import time
+
+
+def connect(port, ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return ctx.wrap_socket(s, server_hostname="localhost")
+
+
+def read_all(s, limit, until=None):
+    """Reads until the server closes, limit seconds pass, or until (bytes)
+    has been received."""
+    data = b""
+    end = time.time() + limit
+    while time.time() < end and not (until and until in data):
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return data, False
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def show(data):
+    for block in data.split(b"HTTP/1.1 ")[1:]:
+        head = block.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        lines = head.split("\r\n")
+        print("STATUS", lines[0].split(" ")[0])
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            print(name.lower() + ":" + value)
+
+
+def main():
+    port, ca, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    arg = sys.argv[4] if len(sys.argv) > 4 else None
+    t0 = time.time()
+    if mode == "send":
+        s = connect(port, ca)
+        s.sendall(arg.encode("latin-1").decode("unicode_escape").encode("latin-1"))
+        data, closed = read_all(s, 8)
+        show(data)
+    elif mode == "slowloris":
+        s = connect(port, ca)
+        t0 = time.time()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: gw.test\r\n")
+        closed = False
+        data = b""
+        while time.time() - t0 < 60:
+            chunk, closed = read_all(s, float(arg))
+            data += chunk
+            if closed:
+                break
+            try:
+                s.sendall(b"X-a: b\r\n")
+            except OSError:
+                closed = True
+                break
+        show(data)
+    elif mode == "slowbody":
+        s = connect(port, ca)
+        t0 = time.time()
+        s.sendall(b"POST /fake/echo HTTP/1.1\r\nHost: gw.test\r\n"
+                  b"Content-Type: application/json\r\n"
+                  b"Content-Length: 1000000\r\n\r\n")
+        closed = False
+        data = b""
+        while time.time() - t0 < 60:
+            chunk, closed = read_all(s, 1)
+            data += chunk
+            if closed:
+                break
+            try:
+                s.sendall(b"a")
+            except OSError:
+                closed = True
+                break
+        show(data)
+    elif mode == "flood":
+        held = []
+        for _ in range(int(arg)):
+            c = connect(port, ca)
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: gw.test\r\n")
+            held.append(c)
+        t0 = time.time()
+        s = connect(port, ca)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n")
+        data, closed = read_all(s, 5, b'{"status":"ok"}')
+        show(data)
+        print("ANSWERED %.3f" % (time.time() - t0))
+        for c in held:
+            c.close()
+        return
+    else:
+        sys.exit("unknown mode " + mode)
+    if closed:
+        print("CLOSED %.1f" % (time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()

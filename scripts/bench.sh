@@ -8,7 +8,8 @@
 #   full:  1,000 series, 365 days, 200 commitments, 5 runs each
 #   tiny:  20 series, 31 days (the recommendation looks back 30), 8 commitments, 3 runs (seconds; keeps the
 #          benchmark from rotting, run by 'make test')
-# BENCH_RUNS overrides the number of runs.
+# BENCH_RUNS overrides the number of runs.  Then the password, session and
+# gateway benchmarks (test/bench/*_bench.sh), at the same size.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 tiny=false
@@ -59,3 +60,13 @@ SQL
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$bench_db" \
 	-v series="$series" -v days="$days" -v commitments="$commitments" \
 	-v runs="$runs" -f "$COMMITOPT_SRC/test/bench/run_bench.sql"
+
+# The other benchmarks, each printing its own figures beside its baseline.
+tiny_flag=()
+$tiny && tiny_flag=(--tiny)
+log_step "password hashing, login and the blocklist"
+bash "$COMMITOPT_SRC/test/bench/password_bench.sh" "${tiny_flag[@]}" "$mode"
+log_step "an authenticated API call beside SELECT 1"
+bash "$COMMITOPT_SRC/test/bench/session_bench.sh" "${tiny_flag[@]}" "$mode"
+log_step "the HTTPS gateway beside pgbench"
+bash "$COMMITOPT_SRC/test/bench/gateway_bench.sh" "${tiny_flag[@]}" "$mode"

@@ -309,7 +309,7 @@ check "gateway log: no token, cookie or Authorization" bash -c "! grep -qi 'tok_
 # The server logs through its logging collector into $COMMITOPT_RUN/log/
 # (start-up messages stay in $COMMITOPT_LOG): search all of them.
 server_logs() { cat "$COMMITOPT_LOG" "$COMMITOPT_RUN"/log/*.log 2>/dev/null; }
-check "PostgreSQL log: statements were logged, no token in them" bash -c "$(declare -f server_logs); server_logs | grep -q 'duration:.*execute dispatch' && ! server_logs | grep -q 'tok_test_abcd1234'"
+check "PostgreSQL log: statements were logged, no token in them" bash -c "$(declare -f server_logs); server_logs | grep -q 'duration: ' && ! server_logs | grep -q 'tok_test_abcd1234'"
 
 if "$PGBIN/psql" -X -Atq -d postgres -c "SELECT 1" >/dev/null && [[ -f $COMMITOPT_SRC/extension/sql/92_api.sql ]]; then
 	source "$COMMITOPT_SRC/test/gateway/e2e_sessions.sh"

@@ -632,6 +632,53 @@ BEGIN
 END
 $$;
 
+-- billing_upload_lines: where a client streams the lines of an export.
+-- COPY cannot write into a table under row-level security, so clients
+-- copy into this view instead; its trigger stores each line for the
+-- session's tenant in commitopt.billing_upload (see the README for the
+-- psql recipe).
+CREATE VIEW commitopt.billing_upload_lines WITH (security_invoker = true) AS
+SELECT line FROM commitopt.billing_upload;
+
+CREATE FUNCTION commitopt.billing_upload_line_insert()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	tenant uuid := commitopt.current_tenant();
+BEGIN
+	IF tenant IS NULL THEN
+		RAISE EXCEPTION 'this session acts for no tenant'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Stream exports as a database role mapped to a tenant (commitopt.grant_analyst), or import a server-side file with commitopt.import_billing_file().';
+	END IF;
+	INSERT INTO commitopt.billing_upload (tenant_id, line) VALUES (tenant, NEW.line);
+	RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER billing_upload_lines_insert
+	INSTEAD OF INSERT ON commitopt.billing_upload_lines
+	FOR EACH ROW EXECUTE FUNCTION commitopt.billing_upload_line_insert();
+
+-- import_my_billing_upload(export_name, billing_period): an analyst
+-- imports the lines they streamed, into their own tenant (that of the
+-- session: commitopt.current_tenant()).  It runs as the owner role (see
+-- 99_rls.sql), so row-level security confines it to that tenant.
+CREATE FUNCTION commitopt.import_my_billing_upload(export_name text DEFAULT 'default',
+												   billing_period timestamptz DEFAULT NULL)
+RETURNS TABLE (billing_period_start timestamptz, format text, line_count int)
+LANGUAGE plpgsql AS $$
+DECLARE
+	tenant uuid := commitopt.current_tenant();
+BEGIN
+	IF tenant IS NULL THEN
+		RAISE EXCEPTION 'this session acts for no tenant'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Operators import an upload with commitopt.import_billing_upload(tenant).';
+	END IF;
+	RETURN QUERY SELECT * FROM commitopt.import_billing_upload(tenant, export_name, billing_period);
+END
+$$;
+
 -- discard_billing_upload(): deletes the lines this session streamed into
 -- commitopt.billing_upload (after a failed import, or to start over);
 -- returns how many.

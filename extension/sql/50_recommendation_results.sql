@@ -24,6 +24,8 @@ CREATE TABLE commitopt.recommendations (
 	esr_before float8,
 	esr_after float8,
 	estimated_rates boolean NOT NULL,
+	-- made by run_main_job(), which replaces its own earlier ones
+	created_by_job boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (tenant_id, recommendation_id)
 );
 

@@ -97,6 +97,8 @@ DECLARE
 	extent record;
 	run bigint;
 	lookback int;
+	one_year bigint;
+	three_years bigint;
 BEGIN
 	SELECT * INTO extent FROM commitopt.usage_extent(tenant);
 	IF NOT FOUND OR extent.extent_from IS NULL THEN
@@ -112,8 +114,18 @@ BEGIN
 		RAISE NOTICE 'tenant "%" has less than 7 days of usage; no recommendation',
 			(SELECT slug FROM commitopt.tenants WHERE tenant_id = tenant);
 	ELSE
-		PERFORM commitopt.recommend_savings_plan(tenant, 1, lookback);
-		PERFORM commitopt.recommend_savings_plan(tenant, 3, lookback);
+		-- The job's recommendations replace its earlier ones for the same
+		-- term and lookback, so running it again duplicates nothing; one
+		-- made by hand with recommend_savings_plan() is kept as history.
+		DELETE FROM commitopt.recommendations r
+		 WHERE r.tenant_id = tenant AND r.lookback_days = lookback
+		   AND r.term_years IN (1, 3)
+		   AND r.created_by_job;
+		one_year := commitopt.recommend_savings_plan(tenant, 1, lookback);
+		three_years := commitopt.recommend_savings_plan(tenant, 3, lookback);
+		UPDATE commitopt.recommendations r SET created_by_job = true
+		 WHERE r.tenant_id = tenant
+		   AND r.recommendation_id IN (one_year, three_years);
 	END IF;
 	RETURN run;
 END

@@ -166,3 +166,20 @@ BEGIN
 	END LOOP;
 END
 $grants$;
+
+-- Analysts load their own billing exports without file access: they
+-- stream the lines into the view billing_upload_lines, whose trigger
+-- (run as the owner role, under row-level security) stores them for the
+-- session's tenant, and import them with import_my_billing_upload(),
+-- which also runs as the owner role and so can read only the analyst's lines
+-- and write only the analyst's tenant (current_tenant() follows the
+-- analyst, not the definer).  DELETE serves discard_billing_upload().
+GRANT INSERT ON commitopt.billing_upload_lines TO commitopt_analyst;
+GRANT DELETE ON commitopt.billing_upload TO commitopt_analyst;
+ALTER FUNCTION commitopt.billing_upload_line_insert() OWNER TO commitopt_owner;
+ALTER FUNCTION commitopt.billing_upload_line_insert()
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION commitopt.import_my_billing_upload(text, timestamptz)
+	OWNER TO commitopt_owner;
+ALTER FUNCTION commitopt.import_my_billing_upload(text, timestamptz)
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

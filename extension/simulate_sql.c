@@ -29,6 +29,7 @@
 #include "utils/date.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
+#include "portability/instr_time.h"
 
 #include "commitopt.h"
 #include "simulate_sql.h"
@@ -984,6 +985,16 @@ store_commitments(const SimLoad *ld, const SimOutput *out, Datum tenant,
 }
 
 /*
+ * elapsed_ms returns the milliseconds from a to b.
+ */
+static double
+elapsed_ms(instr_time a, instr_time b)
+{
+	INSTR_TIME_SUBTRACT(b, a);
+	return INSTR_TIME_GET_MILLISEC(b);
+}
+
+/*
  * commitopt_simulate(tenant, window_start, window_end) simulates the
  * tenant's window (by default its usage extent), replaces an earlier run
  * of the same window and returns the new run_id.
@@ -1000,6 +1011,13 @@ commitopt_simulate(PG_FUNCTION_ARGS)
 	int64		run_id;
 	Oid			types[4] = {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID};
 	Datum		vals[4];
+	instr_time	t0,
+				t1,
+				t2,
+				t3,
+				t4,
+				t5,
+				t6;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1019,8 +1037,11 @@ commitopt_simulate(PG_FUNCTION_ARGS)
 		end = PG_GETARG_TIMESTAMPTZ(2);
 	simsql_check_window(start, end);
 
+	INSTR_TIME_SET_CURRENT(t0);
 	simsql_load(&ld, tenant, start, end, NULL);
+	INSTR_TIME_SET_CURRENT(t1);
 	sim_run(&ld.in, &out);
+	INSTR_TIME_SET_CURRENT(t2);
 
 	vals[0] = tenant;
 	vals[1] = TimestampTzGetDatum(start);
@@ -1029,15 +1050,27 @@ commitopt_simulate(PG_FUNCTION_ARGS)
 	run_query("DELETE FROM commitopt.simulation_runs"
 			  " WHERE tenant_id = $1 AND window_start = $2 AND window_end = $3",
 			  3, types, vals);
+	INSTR_TIME_SET_CURRENT(t3);
 	run_query("INSERT INTO commitopt.simulation_runs"
 			  " (tenant_id, window_start, window_end, estimated_sp_rates)"
 			  " VALUES ($1, $2, $3, $4) RETURNING run_id",
 			  4, types, vals);
 	run_id = col_int64(0, 1);
 	store_hourly(&ld, &out, tenant, run_id);
+	INSTR_TIME_SET_CURRENT(t4);
 	store_daily(&ld, &out, tenant, run_id);
+	INSTR_TIME_SET_CURRENT(t5);
 	store_commitments(&ld, &out, tenant, run_id);
+	INSTR_TIME_SET_CURRENT(t6);
 	SPI_finish();
+
+	/* where the time goes, for tuning (log_min_messages = debug1) */
+	elog(DEBUG1, "simulate: load %.1f ms, engine %.1f ms, delete %.1f ms,"
+		 " hourly %.1f ms (%d rows), daily %.1f ms (%d rows),"
+		 " commitments %.1f ms",
+		 elapsed_ms(t0, t1), elapsed_ms(t1, t2), elapsed_ms(t2, t3),
+		 elapsed_ms(t3, t4), ld.in.nhours, elapsed_ms(t4, t5), out.ndaily,
+		 elapsed_ms(t5, t6));
 
 	PG_RETURN_INT64(run_id);
 }

@@ -72,3 +72,9 @@ COMMENT ON FUNCTION commitopt.keep_simulation_run_keys() IS
 CREATE TRIGGER simulation_runs_keep_keys
 	BEFORE UPDATE OF tenant_id, run_id ON commitopt.simulation_runs
 	FOR EACH ROW EXECUTE FUNCTION commitopt.keep_simulation_run_keys();
+
+-- Trigger functions only: nobody calls them directly (a trigger fires
+-- without its function's EXECUTE privilege).
+REVOKE ALL ON FUNCTION commitopt.check_simulation_run(),
+	commitopt.delete_simulation_rows(), commitopt.keep_simulation_run_keys()
+	FROM PUBLIC;

@@ -810,32 +810,21 @@ text_array(char **v, int n)
 	" ri_purchased_hours, ri_used_hours, ri_purchased_nu, ri_used_nu"
 
 /*
- * measure_params returns "$from::float8[], ..." for the 18 measures.
+ * measure_unnests returns "unnest($from::float8[]), ..." for the 18
+ * measures.  Set-returning functions in the select list run in lockstep
+ * and stream their rows (ProjectSet); unnest(...) in FROM would first
+ * materialize all of them in a tuplestore, spilling to disk beyond
+ * work_mem.
  */
 static char *
-measure_params(int from)
+measure_unnests(int from)
 {
 	StringInfoData s;
 	int			f;
 
 	initStringInfo(&s);
 	for (f = 0; f < SIM_NFIELDS; f++)
-		appendStringInfo(&s, "%s$%d::float8[]", f ? ", " : "", from + f);
-	return s.data;
-}
-
-/*
- * measure_names returns "prefix0, prefix1, ..." naming the 18 measures.
- */
-static char *
-measure_names(const char *prefix)
-{
-	StringInfoData s;
-	int			f;
-
-	initStringInfo(&s);
-	for (f = 0; f < SIM_NFIELDS; f++)
-		appendStringInfo(&s, "%s%s%d", f ? ", " : "", prefix, f);
+		appendStringInfo(&s, ", unnest($%d::float8[])", from + f);
 	return s.data;
 }
 
@@ -848,14 +837,24 @@ store_hourly(const SimLoad *ld, const SimOutput *out, Datum tenant,
 {
 	Oid			types[3 + SIM_NFIELDS];
 	Datum		vals[3 + SIM_NFIELDS];
-	int			f;
+	Datum	   *hours = palloc(sizeof(Datum) * (ld->in.nhours + 1));
+	int			f,
+				h;
 
+	/* whole hours from the window start, as start + n * '1 hour' */
+	for (h = 0; h < ld->in.nhours; h++)
+		hours[h] = TimestampTzGetDatum(ld->window_start +
+									   (TimestampTz) h * USECS_PER_HOUR);
 	types[0] = UUIDOID;
 	vals[0] = tenant;
 	types[1] = INT8OID;
 	vals[1] = Int64GetDatum(run_id);
-	types[2] = TIMESTAMPTZOID;
-	vals[2] = TimestampTzGetDatum(ld->window_start);
+	types[2] = TIMESTAMPTZARRAYOID;
+	vals[2] = PointerGetDatum(construct_array(hours, ld->in.nhours,
+											  TIMESTAMPTZOID,
+											  sizeof(TimestampTz),
+											  FLOAT8PASSBYVAL,
+											  TYPALIGN_DOUBLE));
 	for (f = 0; f < SIM_NFIELDS; f++)
 	{
 		types[3 + f] = FLOAT8ARRAYOID;
@@ -863,10 +862,8 @@ store_hourly(const SimLoad *ld, const SimOutput *out, Datum tenant,
 	}
 	run_query(psprintf("INSERT INTO commitopt.simulation_hourly"
 					   " (tenant_id, run_id, hour, " SIM_MEASURES ")"
-					   " SELECT $1, $2, $3 + (u.ord - 1) * interval '1 hour', %s"
-					   "   FROM unnest(%s) WITH ORDINALITY AS u(%s, ord)",
-					   measure_names("u.m"), measure_params(4),
-					   measure_names("m")),
+					   " SELECT $1, $2, unnest($3::timestamptz[])%s",
+					   measure_unnests(4)),
 			  3 + SIM_NFIELDS, types, vals);
 }
 
@@ -917,10 +914,9 @@ store_daily(const SimLoad *ld, const SimOutput *out, Datum tenant,
 	run_query(psprintf("INSERT INTO commitopt.simulation_daily"
 					   " (tenant_id, run_id, day, account_id, region, family, "
 					   SIM_MEASURES ")"
-					   " SELECT $1, $2, u.*"
-					   "   FROM unnest($3::date[], $4::text[], $5::text[],"
-					   "               $6::text[], %s) AS u(d, a, r, f, %s)",
-					   measure_params(7), measure_names("m")),
+					   " SELECT $1, $2, unnest($3::date[]), unnest($4::text[]),"
+					   "        unnest($5::text[]), unnest($6::text[])%s",
+					   measure_unnests(7)),
 			  6 + SIM_NFIELDS, types, vals);
 }
 

@@ -8,7 +8,10 @@
  * Inputs come from a handful of SPI queries (accounts, series, usage
  * months, RIs, Savings Plans, one query per SP rate table); the usage
  * arrays are detoasted once and handed to the engine as they are.  The
- * results go back with one INSERT ... SELECT FROM unnest(...) per table.
+ * results go back with one INSERT ... SELECT unnest(...), ... per table
+ * (the hourly and daily rows reach their run through the triggers of
+ * 42_simulation_run_refs.sql, checked once per run rather than per row).
+ * commitopt.simulate() logs the time of each phase at DEBUG1.
  * Everything runs between SPI_connect and SPI_finish, so all memory lives
  * in SPI's procedure context and an error frees it.
  *

@@ -88,6 +88,7 @@ typedef struct SimState
 	int			npools;
 	SPPool	   *pools;
 	double	   *sp_left;		/* per plan, dollars left this hour */
+	int		   *active;			/* sp_serve's plans with dollars left */
 	double		extra_left;
 	SimList		extra_list;
 	SimList		residual_list;
@@ -663,37 +664,46 @@ apply_ris(SimState *st, int h)
  * sp_serve lets the given plans (in attribution order) serve the usage of
  * list l in its order.  Each unit of usage consumes its SP rate under the
  * plan that covers it, partly if the plan runs out (section 1.7).  left[],
- * tot[] and tables[] are indexed by plan.
+ * tot[] and tables[] are indexed by plan.  Only plans with commitment left
+ * are visited: a plan leaves st->active (kept in attribution order) as soon
+ * as it is used up, and the walk stops when none is left, so an hour with
+ * most plans spent does not pay for them on every series.
  */
 static void
 sp_serve(SimState *st, const int *plans, int nplans, const SimList *l,
 		 double *left, SimCommitmentTotals *tot, const int *tables)
 {
-	int			j;
+	int		   *active = st->active;
+	int			nactive = 0;
+	int			j,
+				p;
 
-	for (j = 0; j < l->n; j++)
+	for (p = 0; p < nplans; p++)
+		if (left[plans[p]] > 0)
+			active[nactive++] = plans[p];
+
+	for (j = 0; j < l->n && nactive > 0; j++)
 	{
 		int			s = l->items[j];
 		const SimSeries *ser = &st->in->series[s];
 		double		res = st->residual[s];
-		bool		any = false;
-		int			p;
 
-		for (p = 0; p < nplans; p++)
+		if (res <= 0)
+			continue;
+		for (p = 0; p < nactive;)
 		{
-			int			pi = plans[p];
+			int			pi = active[p];
 			int			k = tables[pi];
-			double		rate,
-						need,
+			double		rate = st->rate[s * st->K + k];
+			double		need,
 						take,
 						x;
 
-			if (left[pi] <= 0)
+			if (isnan(rate))
+			{
+				p++;
 				continue;
-			any = true;
-			rate = st->rate[s * st->K + k];
-			if (res <= 0 || isnan(rate))
-				continue;
+			}
 			need = res * rate;
 			take = need <= left[pi] ? need : left[pi];
 			x = take == need ? res : take / rate;
@@ -709,10 +719,19 @@ sp_serve(SimState *st, const int *plans, int nplans, const SimList *l,
 			tot[pi].covered_ode += x * st->od[s];
 			if (st->estimated[s * st->K + k])
 				st->out->estimated_rates = true;
+
+			if (left[pi] <= 0)
+			{
+				nactive--;
+				memmove(&active[p], &active[p + 1],
+						(nactive - p) * sizeof(int));
+			}
+			else
+				p++;
+			if (res <= 0)
+				break;
 		}
 		st->residual[s] = res;
-		if (!any)
-			break;				/* every plan is used up */
 	}
 }
 
@@ -865,6 +884,7 @@ sim_run(const SimInput *in, SimOutput *out)
 	st.day_touched = sim_alloc(in, in->nslices, sizeof(bool));
 	tmp = sim_alloc(in, in->nseries, sizeof(int));
 	tables = sim_alloc(in, in->nsps + 1, sizeof(int));
+	st.active = sim_alloc(in, in->nsps + 1, sizeof(int));
 	for (i = 0; i < in->nsps; i++)
 		tables[i] = in->sps[i].rate_table;
 	for (s = 0; s < in->nseries; s++)
@@ -945,6 +965,7 @@ sim_run(const SimInput *in, SimOutput *out)
 	in->release(st.day_touched);
 	in->release(tmp);
 	in->release(tables);
+	in->release(st.active);
 }
 
 /*

@@ -50,9 +50,10 @@ CREATE TABLE commitopt.simulation_hourly (
 	ri_used_hours float8 NOT NULL,
 	ri_purchased_nu float8 NOT NULL,
 	ri_used_nu float8 NOT NULL,
-	PRIMARY KEY (tenant_id, run_id, hour),
-	FOREIGN KEY (tenant_id, run_id)
-		REFERENCES commitopt.simulation_runs ON DELETE CASCADE
+	-- refers to simulation_runs ON DELETE CASCADE by the triggers of
+	-- 42_simulation_run_refs.sql: a foreign key would look the run up
+	-- for every row written
+	PRIMARY KEY (tenant_id, run_id, hour)
 );
 
 -- Per day and slice.  Usage-side quantities belong to the usage's slice;
@@ -84,9 +85,8 @@ CREATE TABLE commitopt.simulation_daily (
 	ri_used_hours float8 NOT NULL,
 	ri_purchased_nu float8 NOT NULL,
 	ri_used_nu float8 NOT NULL,
-	PRIMARY KEY (tenant_id, run_id, day, account_id, region, family),
-	FOREIGN KEY (tenant_id, run_id)
-		REFERENCES commitopt.simulation_runs ON DELETE CASCADE
+	-- refers to simulation_runs as simulation_hourly does
+	PRIMARY KEY (tenant_id, run_id, day, account_id, region, family)
 );
 
 -- Per commitment over the run.  For an RI, purchased/used are hours in

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make test: a throwaway cluster; pg_regress; then the set-up of
-# 'make start' (sample data, main job, report) in that cluster; then each
-# benchmark once at a tiny size so that none of them rots.
+# 'make start' (sample data, main job, report) in that cluster; the
+# end-to-end suites; then each benchmark once at a tiny size so that none
+# of them rots.  Ends with one line counting the suites that passed and
+# failed; exits non-zero when any failed.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 commitopt_mode test
 
@@ -9,32 +11,44 @@ bash "$COMMITOPT_SRC/scripts/install-deps.sh"
 bash "$COMMITOPT_SRC/scripts/cluster.sh" test destroy
 trap 'bash "$COMMITOPT_SRC/scripts/cluster.sh" test destroy' EXIT
 
-log_step "pg_regress"
-status=0
-bash "$COMMITOPT_SRC/scripts/regress.sh" || status=$?
+passed=0
+failed=0
+failed_names=()
 
-log_step "the cluster's TLS, connection logging and pgaudit"
-bash "$COMMITOPT_SRC/test/audit/cluster_security.sh" || status=1
+# suite NAME COMMAND...: runs one suite and counts it.
+suite() {
+	local name=$1
+	shift
+	log_step "$name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failed_names+=("$name")
+	fi
+}
 
-log_step "no password or token in the server log"
-bash "$COMMITOPT_SRC/test/audit/log_redaction.sh" || status=1
+suite "pg_regress" bash "$COMMITOPT_SRC/scripts/regress.sh"
+suite "the cluster's TLS, connection logging and pgaudit" \
+	bash "$COMMITOPT_SRC/test/audit/cluster_security.sh"
+suite "no password or token in the server log" \
+	bash "$COMMITOPT_SRC/test/audit/log_redaction.sh"
+suite "the main job on the sample data" \
+	bash -c 'bash "$1/scripts/setup-db.sh" test && bash "$1/scripts/report.sh" test' _ "$COMMITOPT_SRC"
+suite "AWS schedules and job runner, end to end" \
+	bash "$COMMITOPT_SRC/test/aws/e2e.sh" test
+suite "the session reaper workers" \
+	bash "$COMMITOPT_SRC/test/worker/session_reaper.sh"
+suite "gateway: end-to-end over TLS, every gateway run under valgrind" \
+	bash "$COMMITOPT_SRC/test/gateway/valgrind.sh"
+suite "gateway: fuzzing its parsing code" \
+	env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash "$COMMITOPT_SRC/test/fuzz/run.sh"
+suite "benchmarks at a tiny size" \
+	bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test
 
-log_step "the main job on the sample data"
-bash "$COMMITOPT_SRC/scripts/setup-db.sh" test
-bash "$COMMITOPT_SRC/scripts/report.sh" test
-
-log_step "AWS schedules and job runner, end to end"
-bash "$COMMITOPT_SRC/test/aws/e2e.sh" test || status=1
-
-log_step "the session reaper workers"
-bash "$COMMITOPT_SRC/test/worker/session_reaper.sh" || status=1
-
-log_step "gateway: end-to-end over TLS, every gateway run under valgrind"
-bash "$COMMITOPT_SRC/test/gateway/valgrind.sh" || status=1
-log_step "gateway: fuzzing its parsing code"
-FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash "$COMMITOPT_SRC/test/fuzz/run.sh" || status=1
-
-log_step "benchmarks at a tiny size"
-bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test || status=1
-
-exit $status
+echo
+for name in "${failed_names[@]}"; do
+	echo "failed suite: $name"
+done
+echo "suites: $passed passed, $failed failed"
+((failed == 0))

@@ -37,4 +37,8 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash "$COMMITOPT_SRC/test/fuzz/run.sh" || statu
 log_step "benchmarks at a tiny size"
 bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test || status=1
 
+# last: it restarts the cluster twice and crashes it once
+log_step "the job runner: schedules in UTC, back-off, no free worker slot, crash"
+bash "$COMMITOPT_SRC/test/worker/job_runner.sh" || status=1
+
 exit $status

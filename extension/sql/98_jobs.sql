@@ -100,6 +100,8 @@ $$;
 -- or NULL.  A job whose account already has a running job waits.  First,
 -- a job left running by a backend that no longer exists (a crashed or
 -- terminated runner) is queued again, or failed if out of attempts.
+-- XXX: if the dead claimer's pid is reused by a new backend before the
+-- next claim, the job waits until that backend ends.
 CREATE FUNCTION commitopt.job_claim()
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE

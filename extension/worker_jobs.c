@@ -8,14 +8,17 @@
  * woken, claims and runs runnable jobs one at a time, each claim and each
  * run in a transaction of its own (98_jobs.sql).  A round that fails (say
  * a table it needs is missing) is logged once and retried after a delay
- * that doubles from 10 s to 60 s, never in a tight loop (FC-14).  When
- * terminated or after a crash it exits with status 1 so that the
- * postmaster starts it again after bgw_restart_time (10 s).
+ * that doubles from 10 s to 60 s, never in a tight loop, and the runner
+ * says so once it can run jobs again (FC-14).  When terminated or after a
+ * crash it exits with status 1 so that the postmaster starts it again
+ * after bgw_restart_time (10 s); a job it was running is queued again by
+ * the next claim (commitopt.job_claim()).
  *
  * commitopt.run_jobs_now() starts a dynamic worker of the same kind in
  * the caller's database that drains the runnable jobs and exits; the
  * caller waits for it.  Tests use it; so can operators.  Network calls
- * thus never run in a user's transaction.
+ * thus never run in a user's transaction.  With no background worker
+ * slot free it warns and leaves the jobs queued, never failing.
  *
  * extension/worker_jobs.c
  *
@@ -24,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -38,6 +42,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "commitopt.h"
 
@@ -50,6 +55,8 @@ static int	jobs_naptime_s = 10;
 
 #define BACKOFF_MIN_S 10
 #define BACKOFF_MAX_S 60
+/* run_jobs_now: attempts to get a worker slot, 1 s then 2 s apart */
+#define RUN_NOW_ATTEMPTS 3
 
 /*
  * define_jobs_settings registers the settings and, when loaded at server
@@ -136,10 +143,12 @@ run_one_job(void)
 
 /*
  * run_round runs jobs until none is runnable, catching an error so the
- * worker survives it; returns the number run, or -1 after an error.
+ * worker survives it; returns the number run, or -1 after an error, which
+ * it logs in one line saying when the next attempt comes (retry_s, or
+ * never for a one-shot worker: 0).
  */
 static int
-run_round(void)
+run_round(int retry_s)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile int n = 0;
@@ -162,13 +171,52 @@ run_round(void)
 		AbortCurrentTransaction();
 		if (SPI_inside_nonatomic_context())
 			SPI_finish();
-		ereport(LOG,
-				(errmsg("commitopt job runner could not run jobs: %s", edata->message)));
+		if (retry_s > 0)
+			ereport(LOG,
+					(errmsg("commitopt job runner could not run jobs, trying again in %d s: %s",
+							retry_s, edata->message)));
+		else
+			ereport(LOG,
+					(errmsg("commitopt job runner could not run jobs: %s",
+							edata->message)));
 		FreeErrorData(edata);
 		n = -1;
 	}
 	PG_END_TRY();
 	return n;
+}
+
+/*
+ * runner_wait sleeps secs seconds, handling SIGHUP and SIGTERM.  With
+ * whole set, other wake-ups (a reload, a stray latch) do not cut the
+ * sleep short: a back-off stays a back-off.
+ */
+static void
+runner_wait(int secs, bool whole)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													secs * 1000);
+
+	for (;;)
+	{
+		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+														 until);
+
+		if (ms <= 0)
+			break;
+		/* postmaster death ends the worker */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!whole)
+			break;
+	}
 }
 
 /*
@@ -180,6 +228,7 @@ commitopt_jobs_main(Datum main_arg)
 {
 	Oid			dboid = DatumGetObjectId(main_arg);
 	int			backoff = BACKOFF_MIN_S;
+	bool		failing = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -190,7 +239,7 @@ commitopt_jobs_main(Datum main_arg)
 		int			n;
 
 		BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-		n = run_round();
+		n = run_round(0);
 		proc_exit(n < 0 ? 1 : 0);
 	}
 
@@ -199,30 +248,27 @@ commitopt_jobs_main(Datum main_arg)
 						 jobs_database)));
 	for (;;)
 	{
-		int			n;
-		int			wait_s;
-
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		n = run_round();
-		if (n < 0)
+		if (run_round(backoff) < 0)
 		{
-			wait_s = backoff;
+			/* run_round logged it: one line per attempt (FC-14) */
+			failing = true;
+			runner_wait(backoff, true);
 			backoff = Min(backoff * 2, BACKOFF_MAX_S);
+			continue;
 		}
-		else
-		{
-			wait_s = jobs_naptime_s;
-			backoff = BACKOFF_MIN_S;
-		}
-		/* the latch wakes us early; postmaster death ends the worker */
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 wait_s * 1000L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (failing)
+			ereport(LOG,
+					(errmsg("commitopt job runner runs jobs again")));
+		failing = false;
+		backoff = BACKOFF_MIN_S;
+		/* the latch (a reload) wakes us early */
+		runner_wait(jobs_naptime_s, false);
 	}
 }
 
@@ -230,14 +276,19 @@ commitopt_jobs_main(Datum main_arg)
  * commitopt_run_jobs_now starts a one-shot job worker in this database
  * and waits until it has drained the queue.  It must not be called inside
  * a transaction that queued jobs, since the worker could not see them.
+ *
+ * When no background worker slot is free it tries again after 1 s and
+ * 2 s, then gives up with a WARNING, never an error: the jobs stay queued
+ * for the job runner or a later call (FC-14).
  */
 Datum
 commitopt_run_jobs_now(PG_FUNCTION_ARGS)
 {
 	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
+	BackgroundWorkerHandle *handle = NULL;
 	BgwHandleStatus status;
 	pid_t		pid;
+	int			attempt;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -250,11 +301,33 @@ commitopt_run_jobs_now(PG_FUNCTION_ARGS)
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		ereport(ERROR,
+	for (attempt = 0; attempt < RUN_NOW_ATTEMPTS; attempt++)
+	{
+		if (attempt > 0)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 1000L << (attempt - 1), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (RegisterDynamicBackgroundWorker(&worker, &handle))
+			break;
+		handle = NULL;
+	}
+	if (handle == NULL)
+	{
+		char	   *db = get_database_name(MyDatabaseId);
+
+		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("could not start a commitopt job worker"),
-				 errhint("Raise max_worker_processes; the queued jobs stay queued.")));
+				 errmsg("could not start a commitopt job worker: no background worker slot is free after %d attempts",
+						RUN_NOW_ATTEMPTS),
+				 errdetail("The queued jobs stay queued."),
+				 (db && jobs_database && strcmp(db, jobs_database) == 0) ?
+				 errhint("The job runner runs them within commitopt.jobs_naptime; or call commitopt.run_jobs_now() again later, or raise max_worker_processes.") :
+				 errhint("Call commitopt.run_jobs_now() again later, or raise max_worker_processes.")));
+		PG_RETURN_VOID();
+	}
 	status = WaitForBackgroundWorkerStartup(handle, &pid);
 	if (status != BGWH_STARTED && status != BGWH_STOPPED)
 		ereport(ERROR,

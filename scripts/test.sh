@@ -45,6 +45,9 @@ suite "gateway: fuzzing its parsing code" \
 	env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash "$COMMITOPT_SRC/test/fuzz/run.sh"
 suite "benchmarks at a tiny size" \
 	bash "$COMMITOPT_SRC/scripts/bench.sh" --tiny test
+# last: it restarts the cluster twice and crashes it once
+suite "the job runner: schedules in UTC, back-off, no free worker slot, crash" \
+	bash "$COMMITOPT_SRC/test/worker/job_runner.sh"
 
 echo
 for name in "${failed_names[@]}"; do

@@ -23,6 +23,9 @@ CREATE TABLE commitopt.jobs (
 	created_at timestamptz NOT NULL DEFAULT now(),
 	started_at timestamptz,
 	finished_at timestamptz,
+	-- the backend that claimed the job (while running): if it is gone, the
+	-- job is queued again (FC-14: a crash loses no job)
+	claimed_by int,
 	PRIMARY KEY (tenant_id, job_id),
 	CHECK ((kind IN ('verify_account', 'sync_account')) = (account_id IS NOT NULL))
 );
@@ -94,12 +97,23 @@ END
 $$;
 
 -- job_claim(): marks the next runnable job running and returns its id,
--- or NULL.  A job whose account already has a running job waits.
+-- or NULL.  A job whose account already has a running job waits.  First,
+-- a job left running by a backend that no longer exists (a crashed or
+-- terminated runner) is queued again, or failed if out of attempts.
+-- XXX: if the dead claimer's pid is reused by a new backend before the
+-- next claim, the job waits until that backend ends.
 CREATE FUNCTION commitopt.job_claim()
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
 	j commitopt.jobs;
 BEGIN
+	UPDATE commitopt.jobs r
+	   SET status = CASE WHEN r.attempts >= r.max_attempts THEN 'failed' ELSE 'queued' END,
+		   error = 'the job runner stopped while running the job',
+		   finished_at = now(), run_after = now(), claimed_by = NULL
+	 WHERE r.status = 'running'
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+					    WHERE a.pid = r.claimed_by);
 	SELECT * INTO j FROM commitopt.jobs q
 	 WHERE q.status = 'queued' AND q.run_after <= now()
 	   AND NOT EXISTS (SELECT 1 FROM commitopt.jobs r
@@ -113,7 +127,7 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	UPDATE commitopt.jobs SET status = 'running', attempts = attempts + 1,
-		   started_at = now(), finished_at = NULL
+		   started_at = now(), finished_at = NULL, claimed_by = pg_backend_pid()
 	 WHERE tenant_id = j.tenant_id AND job_id = j.job_id;
 	RETURN j.job_id;
 END
@@ -209,13 +223,17 @@ SELECT tenant_id, job_id, kind, account_id, status, attempts, error, result,
 	   created_at, started_at, finished_at
   FROM commitopt.jobs;
 
--- schedule_defaults(): registers the pg_cron schedules, in UTC, in this
--- database (cron.schedule_in_database, FC-13).  They only queue jobs.
--- Audit retention is scheduled only if commitopt.audit_retention() exists.
--- XXX: only these fixed UTC times; no local-time schedules (FC-13 asks the
--- UI to say so).  Returns the schedules registered.  Registering again updates them.
+-- schedule_defaults(): registers the pg_cron schedules in this database
+-- (cron.schedule_in_database, FC-13).  They only queue jobs.  Schedules
+-- are UTC only: pg_cron reads cron expressions in GMT (1.4 has no
+-- cron.timezone), so no local time is accepted and none moves with DST;
+-- each row returned says time_zone = 'UTC'.  Audit retention is scheduled
+-- only if commitopt.audit_retention() exists.  Registering again updates
+-- the schedules.
+-- XXX: only these fixed UTC times; "02:00 Europe/Warsaw" must be written
+-- by hand as 0 1 * * * (winter) or 0 0 * * * (summer).
 CREATE FUNCTION commitopt.schedule_defaults()
-RETURNS TABLE (jobname text, schedule text, command text)
+RETURNS TABLE (jobname text, schedule text, time_zone text, command text)
 LANGUAGE plpgsql AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
@@ -223,6 +241,7 @@ BEGIN
 			USING ERRCODE = 'feature_not_supported',
 				  HINT = 'pg_cron runs only in the database named by cron.database_name; install commitopt there and run CREATE EXTENSION pg_cron.';
 	END IF;
+	time_zone := 'UTC';
 	FOR jobname, schedule, command IN
 		SELECT * FROM (VALUES
 			('commitopt-sync', '0 */6 * * *', 'SELECT commitopt.enqueue_all(''sync_account'')'),
@@ -239,12 +258,16 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION commitopt.schedule_defaults FROM PUBLIC;
+COMMENT ON FUNCTION commitopt.schedule_defaults() IS
+	'Registers commitopt''s pg_cron schedules in this database. Schedules are cron expressions in UTC only; local times and DST are not supported.';
 
--- schedule_health(): each commitopt schedule known to pg_cron, with
--- whether it runs in this database (FC-13: a job scheduled with plain
--- cron.schedule would run in cron.database_name instead).
+-- schedule_health(): each commitopt schedule known to pg_cron, with the
+-- database it runs in and the time zone pg_cron reads it in; ok is false
+-- for a job of another database (FC-13: a job scheduled with plain
+-- cron.schedule would run in cron.database_name instead) or a time zone
+-- other than UTC (a pg_cron with cron.timezone set).
 CREATE FUNCTION commitopt.schedule_health()
-RETURNS TABLE (jobname text, schedule text, database text, ok boolean)
+RETURNS TABLE (jobname text, schedule text, database text, time_zone text, ok boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
 	IF to_regclass('cron.job') IS NULL THEN
@@ -252,12 +275,16 @@ BEGIN
 			USING ERRCODE = 'feature_not_supported';
 	END IF;
 	RETURN QUERY EXECUTE
-		'SELECT j.jobname::text, j.schedule::text, j.database::text,
-				j.database = current_database()
-		   FROM cron.job j WHERE j.jobname LIKE ''commitopt-%'' ORDER BY 1';
+		'SELECT j.jobname::text, j.schedule::text, j.database::text, z.tz,
+				j.database = current_database() AND z.tz IN (''GMT'', ''UTC'', ''Etc/UTC'')
+		   FROM cron.job j,
+				(SELECT coalesce(current_setting(''cron.timezone'', true), ''GMT'') AS tz) z
+		  WHERE j.jobname LIKE ''commitopt-%'' ORDER BY 1';
 END
 $$;
 REVOKE ALL ON FUNCTION commitopt.schedule_health FROM PUBLIC;
+COMMENT ON FUNCTION commitopt.schedule_health() IS
+	'Each commitopt pg_cron schedule with its database and time zone; ok is false unless it runs in this database, in UTC.';
 
 -- Tenant isolation for the tables of connections, inventory and jobs, as
 -- for every tenant table; the job runner and the functions above run as

@@ -152,10 +152,24 @@ BEGIN
 END
 $$;
 
+-- user_check_name(field, value): raises unless a first or last name is
+-- present and at most 100 characters.  A name made only of white space
+-- (any Unicode space) or invisible characters is blank.
+CREATE FUNCTION commitopt.user_check_name(field text, value text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF value IS NULL OR value ~ '^[[:space:]\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\u2060\ufeff]*$'
+	   OR length(value) > 100 THEN
+		RAISE EXCEPTION 'invalid % "%"', field, value
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('A %s is not blank and has at most 100 characters.', field);
+	END IF;
+END
+$$;
+
 -- user_check_profile(email, first_name, last_name, role): raises on a bad
--- value, naming it, before it can reach a CHECK constraint.  A name made
--- only of white space (any Unicode space) or invisible characters is
--- blank.
+-- value, naming it, before it can reach a CHECK constraint.
 CREATE FUNCTION commitopt.user_check_profile(email text, first_name text,
 											 last_name text, role text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE
@@ -170,18 +184,8 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'An e-mail address has one "@", no spaces and at most 254 characters.';
 	END IF;
-	IF first_name IS NULL OR first_name ~ '^[[:space:]\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\u2060\ufeff]*$'
-	   OR length(first_name) > 100 THEN
-		RAISE EXCEPTION 'invalid first name "%"', first_name
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'A first name is not blank and has at most 100 characters.';
-	END IF;
-	IF last_name IS NULL OR last_name ~ '^[[:space:]\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\u2060\ufeff]*$'
-	   OR length(last_name) > 100 THEN
-		RAISE EXCEPTION 'invalid last name "%"', last_name
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'A last name is not blank and has at most 100 characters.';
-	END IF;
+	PERFORM commitopt.user_check_name('first name', first_name);
+	PERFORM commitopt.user_check_name('last name', last_name);
 	IF role IS NULL OR role NOT IN ('admin', 'member', 'viewer') THEN
 		RAISE EXCEPTION 'invalid user role "%"', role
 			USING ERRCODE = 'invalid_parameter_value',

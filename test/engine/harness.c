@@ -54,6 +54,23 @@ check(const char *what, double got, double want)
 }
 
 /* example_110 replays the RI example of section 1.10. */
+/*
+ * harness_input fills the fields every worked example sets alike: one rate
+ * table with its fallback discount, no residual table, the harness's
+ * allocator.  The caller starts from a zeroed SimInput and sets usage,
+ * commitments and sizes, and overrides what differs.
+ */
+static void
+harness_input(SimInput *in, const bool *sharing, const double *fallback)
+{
+	in->sharing = sharing;
+	in->nrate_tables = 1;
+	in->fallback_discount = fallback;
+	in->residual_table = -1;
+	in->alloc = h_alloc;
+	in->release = h_release;
+}
+
 static void
 example_110(void)
 {
@@ -83,17 +100,12 @@ example_110(void)
 
 	in.nhours = 1;
 	in.naccounts = 3;
-	in.sharing = sharing;
+	harness_input(&in, sharing, fb);
 	in.nslices = 3;
 	in.nseries = 3;
 	in.series = series;
 	in.nris = 2;
 	in.ris = ris;
-	in.nrate_tables = 1;
-	in.fallback_discount = fb;
-	in.residual_table = -1;
-	in.alloc = h_alloc;
-	in.release = h_release;
 	sim_run(&in, &out);
 	h = out.hourly;
 	check("1.10 ode", h[SF_ODE], 0.60);
@@ -137,17 +149,12 @@ example_111(void)
 
 	in.nhours = 2;
 	in.naccounts = 1;
-	in.sharing = sharing;
+	harness_input(&in, sharing, fb);
 	in.nslices = 4;
 	in.nseries = 3;
 	in.series = series;
 	in.nsps = 1;
 	in.sps = sps;
-	in.nrate_tables = 1;
-	in.fallback_discount = fb;
-	in.residual_table = -1;
-	in.alloc = h_alloc;
-	in.release = h_release;
 	sim_run(&in, &out);
 	h0 = out.hourly;
 	h1 = out.hourly + SIM_NFIELDS;
@@ -180,15 +187,11 @@ example_53(void)
 
 	in.nhours = 10;
 	in.naccounts = 1;
-	in.sharing = sharing;
+	harness_input(&in, sharing, fb);
 	in.nslices = 1;
 	in.nseries = 1;
 	in.series = series;
-	in.nrate_tables = 1;
-	in.fallback_discount = fb;
 	in.residual_table = 0;
-	in.alloc = h_alloc;
-	in.release = h_release;
 	sim_run(&in, &out);
 	sim_curve(&in, &out, &curve);
 	check("5.3 points", curve.npoints, 4);
@@ -259,7 +262,7 @@ random_input(void)
 	in.nhours = NH;
 	in.first_hour = 13;
 	in.naccounts = NA;
-	in.sharing = sharing;
+	harness_input(&in, sharing, fb);
 	in.nslices = 8;
 	in.nseries = NS;
 	in.series = series;
@@ -268,11 +271,8 @@ random_input(void)
 	in.nsps = NP;
 	in.sps = sps;
 	in.nrate_tables = 2;
-	in.fallback_discount = fb;
 	in.extra = &extra;
 	in.residual_table = 1;
-	in.alloc = h_alloc;
-	in.release = h_release;
 	sim_run(&in, &out);
 	for (h = 0; h < NH; h++)
 	{

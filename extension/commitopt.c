@@ -53,7 +53,7 @@ define_sp_estimate_setting(const char *name, const char *description,
 /*
  * _PG_init registers every setting of the extension under the prefix
  * "commitopt." and reserves the prefix, so a misspelt setting is an error
- * rather than a silently ignored placeholder.
+ * rather than a setting PostgreSQL silently accepts and ignores.
  */
 void
 _PG_init(void)

@@ -6,7 +6,7 @@
 -- uuid, slug, a B user's id and e-mail, a B session id, a B run id), and
 -- again with the same arguments naming a tenant that does not exist (the
 -- "ghost").  The two outcomes (result rows, or SQLSTATE, message and
--- detail), with each identifier replaced by a placeholder, must be equal:
+-- detail), with each identifier replaced by a stand-in name, must be equal:
 -- otherwise the function answers differently because B's rows exist,
 -- which is a leak (of the rows, or of their existence through an error).
 -- After each call on B, B's rows in every tenant table must be unchanged.
@@ -59,7 +59,7 @@ INSERT INTO principals VALUES
 	('session_set', commitopt.claim_mint(:'tb', :'ub', 'admin', :'sb', now() + interval '1 hour'), false);
 GRANT SELECT ON principals TO PUBLIC;
 
--- The identifiers of B and of the ghost, by placeholder.
+-- The identifiers of B and of the ghost, by stand-in name.
 CREATE TEMP TABLE ids (side text, key text, val text, PRIMARY KEY (side, key));
 INSERT INTO ids VALUES
 	('b', 'TENANT', :'tb'), ('b', 'USER', :'ub'), ('b', 'SESSION', :'sb'),
@@ -76,7 +76,7 @@ CREATE FUNCTION pg_temp.id(s text, k text) RETURNS text LANGUAGE sql STABLE
 	AS $$ SELECT val FROM ids WHERE side = s AND key = k $$;
 
 -- pg_temp.normalize(side, text): the text with the side's identifiers
--- replaced by their placeholders.
+-- replaced by their stand-in names.
 CREATE FUNCTION pg_temp.normalize(s text, t text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -265,7 +265,7 @@ SELECT principal, fn, v, on_b, on_ghost, changed
 SELECT DISTINCT fn::text AS not_compared FROM outcomes WHERE pg_temp.allowed(fn)
  ORDER BY 1;
 -- No outcome names one of B's identifiers (they were all replaced by the
--- placeholders; A's may appear, B's values must not remain).
+-- stand-in names; A's may appear, B's values must not remain).
 SELECT count(*) AS outcomes_naming_b FROM outcomes o, ids
  WHERE ids.side = 'b' AND o.on_b LIKE '%' || ids.val || '%' AND ids.key <> 'RUN';
 -- Under the bad claims a function sees no tenant at all: what it answers

@@ -9,13 +9,6 @@ mode=$1
 action=$2
 commitopt_mode "$mode"
 
-as_postgres() {
-	if [[ $(id -u) -eq 0 ]]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
-}
 
 is_running() {
 	[[ -f $COMMITOPT_PGDATA/postmaster.pid ]] &&

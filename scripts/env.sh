@@ -42,6 +42,28 @@ psql_db() {
 	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$COMMITOPT_DB" "$@"
 }
 
+# as_postgres COMMAND...: runs COMMAND as the 'postgres' user when run by
+# root (PostgreSQL refuses to run as root), from /, since that user may not
+# be able to enter the current directory.
+as_postgres() {
+	if [[ $(id -u) -eq 0 ]]; then
+		(cd / && runuser -u postgres -- "$@")
+	else
+		"$@"
+	fi
+}
+
+# postgres_readable FILE: a copy of FILE that the postgres user can read
+# (the checkout may lie in a directory only root can enter); prints its
+# path.  Needs commitopt_mode first.
+postgres_readable() {
+	local dir=$COMMITOPT_RUN/from-checkout
+	mkdir -p "$dir"
+	chmod 755 "$COMMITOPT_RUN" "$dir"
+	install -m 644 "$1" "$dir/$(basename "$1")"
+	printf '%s\n' "$dir/$(basename "$1")"
+}
+
 log_step() {
 	printf '==> %s\n' "$*"
 }

@@ -21,7 +21,9 @@ shift 2
 commitopt_mode "$mode"
 
 GW_DIR=$COMMITOPT_RUN/gateway
-GW_BIN=$COMMITOPT_SRC/gateway/commitopt-gateway
+# Run from a copy beside the cluster: the gateway runs as 'postgres', which
+# may not be able to enter the checkout.
+GW_BIN=$COMMITOPT_ROOT/bin/commitopt-gateway
 GW_PID=$GW_DIR/gateway.pid
 GW_LOG=$GW_DIR/gateway.log
 case $mode in
@@ -29,16 +31,11 @@ main) GW_PORT=$((COMMITOPT_PORT_BASE + 2)); GW_HTTP_PORT=0 ;;
 test) GW_PORT=$((COMMITOPT_PORT_BASE + 3)); GW_HTTP_PORT=$((COMMITOPT_PORT_BASE + 4)) ;;
 esac
 
-as_postgres() {
-	if [[ $(id -u) -eq 0 ]]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
-}
 
 build() {
 	make -s -C "$COMMITOPT_SRC/gateway" commitopt-gateway
+	mkdir -p "$(dirname "$GW_BIN")"
+	install -m 755 "$COMMITOPT_SRC/gateway/commitopt-gateway" "$GW_BIN"
 }
 
 # A private CA and a server certificate for localhost / 127.0.0.1 (ECDSA

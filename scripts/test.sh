@@ -9,23 +9,42 @@ commitopt_mode test
 
 bash "$COMMITOPT_SRC/scripts/install-deps.sh"
 bash "$COMMITOPT_SRC/scripts/cluster.sh" test destroy
-trap 'bash "$COMMITOPT_SRC/scripts/cluster.sh" test destroy' EXIT
 
 passed=0
 failed=0
 failed_names=()
+failed_logs=()
 
-# suite NAME COMMAND...: runs one suite and counts it.
+# Each suite's output is also kept, so that the closing summary can repeat
+# what failed: a long run is often read from its end only.
+suite_logs=$(mktemp -d)
+trap 'rm -rf "$suite_logs"; bash "$COMMITOPT_SRC/scripts/cluster.sh" test destroy' EXIT
+
+# suite NAME COMMAND...: runs one suite and counts it.  Its output goes
+# through tee by process substitution, which the shell does not wait for:
+# a daemon a suite leaves running may keep that pipe open.
 suite() {
 	local name=$1
 	shift
+	local log=$suite_logs/$(( passed + failed + 1 )).log
 	log_step "$name"
-	if "$@"; then
+	if "$@" > >(tee "$log") 2>&1; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
 		failed_names+=("$name")
+		failed_logs+=("$log")
 	fi
+}
+
+# failure_lines LOG: the lines of a suite's output that say what failed,
+# or else its last lines.
+failure_lines() {
+	local lines
+	lines=$(grep -E 'FAIL|not ok|failed|ERROR|error:|[Pp]ermission denied|did not' "$1" |
+		grep -vE '^(ok|[0-9]+ passed, 0 failed)' | tail -n 25 || true)
+	[[ -n $lines ]] || lines=$(tail -n 15 "$1")
+	sed 's/^/    /' <<<"$lines"
 }
 
 suite "pg_regress" bash "$COMMITOPT_SRC/scripts/regress.sh"
@@ -50,8 +69,10 @@ suite "the job runner: schedules in UTC, back-off, no free worker slot, crash" \
 	bash "$COMMITOPT_SRC/test/worker/job_runner.sh"
 
 echo
-for name in "${failed_names[@]}"; do
-	echo "failed suite: $name"
+sleep 1  # the last tee flushes
+for i in "${!failed_names[@]}"; do
+	echo "failed suite: ${failed_names[$i]}"
+	failure_lines "${failed_logs[$i]}"
 done
 echo "suites: $passed passed, $failed failed"
 ((failed == 0))

@@ -92,11 +92,11 @@ printf '  %-52s %10s tps\n' "SELECT 1" "${select1:-?}" \
 	"authenticated call, 1 client" "${auth1:-?}"
 if [[ -n $select1 && -n $auth && $select1 -gt 0 ]]; then
 	printf '  ratio %.1f %% of SELECT 1 (goal: at least 60 %%)\n' \
-		"$(echo "100 * $auth / $select1" | bc -l)"
+		"$(awk -v a="$auth" -v b="$select1" 'BEGIN { print 100 * a / b }')"
 fi
 if [[ -n $insert && -n $auth && $insert -gt 0 ]]; then
 	printf '  ratio %.1f %% of the bare INSERT\n' \
-		"$(echo "100 * $auth / $insert" | bc -l)"
+		"$(awk -v a="$auth" -v b="$insert" 'BEGIN { print 100 * a / b }')"
 fi
 cat <<'NOTES'
   notes: every authenticated call commits a write (its audit entry, in the

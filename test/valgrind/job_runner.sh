@@ -8,9 +8,6 @@
 # error summary lines; exits non-zero when valgrind reports an error.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 commitopt_mode test
-as_postgres() {
-	if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 set +e
 sql() { "$PGBIN/psql" -X -q -At -d "$COMMITOPT_DB" "$@"; }
 bash "$COMMITOPT_SRC/scripts/cluster.sh" test stop >/dev/null
@@ -19,7 +16,7 @@ rc=0
 for mwp in 4 8; do
 	out=$COMMITOPT_RUN/valgrind-jobs-$mwp.log
 	as_postgres valgrind --quiet --leak-check=no --trace-children=yes \
-		--suppressions="$COMMITOPT_SRC/test/valgrind/postgres.supp" \
+		--suppressions="$(postgres_readable "$COMMITOPT_SRC/test/valgrind/postgres.supp")" \
 		--log-file="$out.%p" "$PGBIN/postgres" -D "$COMMITOPT_PGDATA" \
 		-c max_worker_processes=$mwp -c commitopt.jobs_naptime=1 \
 		>"$COMMITOPT_RUN/valgrind-jobs-server.out" 2>&1 &

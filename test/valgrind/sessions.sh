@@ -8,9 +8,6 @@
 # exits non-zero when valgrind reports an error.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 commitopt_mode test
-as_postgres() {
-	if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 db=${1:-contrib_regression}
 out=$COMMITOPT_RUN/valgrind-sessions.log
 set +e
@@ -18,7 +15,7 @@ bash "$COMMITOPT_SRC/scripts/cluster.sh" test stop >/dev/null
 trap 'bash "$COMMITOPT_SRC/scripts/cluster.sh" test start >/dev/null' EXIT
 # one statement per line: single-user mode reads up to each newline
 as_postgres valgrind --quiet --error-exitcode=3 --leak-check=no \
-	--suppressions="$COMMITOPT_SRC/test/valgrind/postgres.supp" \
+	--suppressions="$(postgres_readable "$COMMITOPT_SRC/test/valgrind/postgres.supp")" \
 	--trace-children=no --log-file="$out" \
 	"$PGBIN/postgres" --single -D "$COMMITOPT_PGDATA" "$db" <<'SQL' >"$COMMITOPT_RUN/valgrind-sessions.out" 2>&1
 SET commitopt.password_hash_memory = 64; SET commitopt.password_hash_iterations = 1; SET client_min_messages = warning;

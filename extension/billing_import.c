@@ -1859,7 +1859,7 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to import billing export file"),
 				 errdetail("Only superusers and roles with privileges of the \"pg_read_server_files\" role may read server files."),
-				 errhint("Stream the file into commitopt.billing_upload and call commitopt.import_billing_upload() instead.")));
+				 errhint("Stream the file into the view commitopt.billing_upload_lines (psql's \\copy) and call commitopt.import_my_billing_upload() instead.")));
 
 	st = begin_import(fcinfo, PG_UTF8, true);
 	file = AllocateFile(path, PG_BINARY_R);

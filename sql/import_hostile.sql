@@ -115,4 +115,7 @@ SELECT commitopt.discard_billing_upload() AS discarded;
 INSERT INTO commitopt.billing_upload (tenant_id, line) VALUES (:'t', :'H'), (:'t', :'R');
 SELECT * FROM commitopt.import_billing_upload(:'t', 'hostile');
 SELECT upload_session, line FROM commitopt.billing_upload WHERE tenant_id = :'t';
+-- Nothing streamed in this session: the hint says so, and nothing about
+-- kept lines (there are none).
+SELECT * FROM commitopt.import_billing_upload(:'t', 'hostile');
 DELETE FROM commitopt.billing_upload WHERE tenant_id = :'t';

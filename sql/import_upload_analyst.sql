@@ -37,6 +37,8 @@ SELECT count(*) FROM commitopt.import_billing_upload(gen_random_uuid(), 'x');
 INSERT INTO commitopt.billing_upload (tenant_id, line) VALUES (:'tb', 'x');
 INSERT INTO commitopt.billing_upload (tenant_id, line) VALUES (:'ta', 'x');
 \set VERBOSITY default
+-- Reading a server file is refused, with a hint naming the upload recipe.
+SELECT count(*) FROM commitopt.import_billing_file(:'ta', :'focus_file', 'x');
 RESET ROLE;
 
 -- A session acting for no tenant can neither stream nor import its own.

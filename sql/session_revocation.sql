@@ -16,7 +16,9 @@ SELECT status, body FROM pg_temp.call('GET', '/v1/me', :'tok_m');
 SELECT status, body FROM pg_temp.call('GET', '/v1/sessions', :'tok_m');
 SELECT status, body FROM pg_temp.call('POST', '/v1/me/password', :'tok_m',
 	'{"current_password": "wrong", "new_password": "Bl4ck#Stone"}');
-SELECT status, body -> 'error' ->> 'code' AS code FROM pg_temp.call('POST', '/v1/me/password', :'tok_m',
+SELECT status, body -> 'error' ->> 'code' AS code,
+	   body -> 'error' ->> 'message' AS message
+  FROM pg_temp.call('POST', '/v1/me/password', :'tok_m',
 	'{"current_password": "Tr4vel#Kite", "new_password": "short"}');
 SELECT status, body FROM pg_temp.call('POST', '/v1/me/password', :'tok_m', '{"new_password": 5}');
 SELECT status, body FROM pg_temp.call('POST', '/v1/me/password', :'tok_m', '{not json');

@@ -618,11 +618,25 @@ BEGIN
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		e_hint := concat_ws(' ', nullif(e_hint, ''),
-							'The uploaded lines are kept; call commitopt.discard_billing_upload() before streaming the export again.');
+		-- (an empty upload has no lines to keep or discard)
+		IF EXISTS (SELECT 1 FROM commitopt.billing_upload u
+					WHERE u.tenant_id = tenant
+					  AND u.upload_session = commitopt.upload_session()) THEN
+			e_hint := concat_ws(' ', nullif(e_hint, ''),
+								'The uploaded lines are kept; call commitopt.discard_billing_upload() before streaming the export again.');
+		ELSE
+			e_hint := concat_ws(' ', nullif(e_hint, ''),
+								'This session streamed no lines into commitopt.billing_upload_lines.');
+		END IF;
+		e_hint := coalesce(e_hint, '');
 		-- a RAISE option cannot be null, and an empty one prints a line
-		IF e_detail = '' THEN
+		IF e_detail = '' AND e_hint = '' THEN
+			RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message;
+		ELSIF e_detail = '' THEN
 			RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message, HINT = e_hint;
+		ELSIF e_hint = '' THEN
+			RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message,
+				DETAIL = e_detail;
 		END IF;
 		RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_message,
 			DETAIL = e_detail, HINT = e_hint;

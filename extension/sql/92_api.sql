@@ -320,6 +320,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	cur text := api.body_text(req, 'current_password');
 	new text := api.body_text(req, 'new_password');
+	detail text;
 BEGIN
 	IF cur IS NULL OR new IS NULL THEN
 		RETURN api.error(400, 'invalid_request',
@@ -331,8 +332,10 @@ BEGIN
 		WHEN invalid_password THEN
 			RETURN api.error(403, 'invalid_password', 'current password is incorrect');
 		WHEN invalid_parameter_value THEN
-			-- the policy's message lists the rules broken, never the password
-			RETURN api.error(422, 'weak_password', SQLERRM);
+			-- the policy's detail lists the rules broken, never the password
+			GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+			RETURN api.error(422, 'weak_password',
+							 SQLERRM || coalesce(': ' || nullif(detail, ''), ''));
 	END;
 	RETURN api.json(200, '{"password_changed": true}');
 END

@@ -93,7 +93,7 @@ BEGIN
 		WHEN object_not_in_prerequisite_state THEN
 			-- the platform's principal is not configured: not the caller's fault
 			RETURN api.error(503, 'not_configured',
-							 'AWS accounts cannot be registered yet; try again later');
+							 'this service has no AWS principal configured (setting commitopt.aws_principal_arn); an operator must set it before accounts can be registered');
 		WHEN invalid_parameter_value OR unique_violation OR insufficient_privilege THEN
 			GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
 		RETURN api.error_for(SQLSTATE, SQLERRM, detail);

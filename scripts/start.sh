@@ -28,7 +28,7 @@ commitopt is running.
   stop with:  make stop
 
 Console login: admin@demo.example with the password printed when the demo
-tenant was created (first 'make start'; only a hash is kept).  For example:
+tenant was created (first 'make start'; only a hash is kept; the README says how to reset it).  For example:
   curl --cacert $gateway_ca -H 'Content-Type: application/json' -d '{"email":"admin@demo.example","password":"<password>"}' $gateway_url/v1/login
   curl --cacert $gateway_ca -H 'Authorization: Bearer <token>' $gateway_url/v1/me
 TEXT

@@ -50,6 +50,23 @@ SELECT count(*) AS lines_b, (SELECT count(*) FROM commitopt.usage_hourly) AS usa
   FROM commitopt.billing_line_items;
 RESET ROLE;
 
+-- Upload lines belong to the session that streamed them: another session
+-- of the same analyst (a second connection, here the superuser's session
+-- in the analyst's role, then a new connection) neither sees nor removes
+-- them.  As the superuser, who bypasses row-level security: 2 lines.
+SET ROLE upload_analyst_a;
+INSERT INTO commitopt.billing_upload_lines (line) VALUES ('header'), ('row');
+SELECT count(*) AS own_lines FROM commitopt.billing_upload;
+RESET ROLE;
+\c - upload_analyst_a
+SELECT count(*) AS lines_of_other_session FROM commitopt.billing_upload;
+DELETE FROM commitopt.billing_upload;
+SELECT commitopt.discard_billing_upload() AS discarded_by_other_session;
+\c - postgres
+SELECT count(*) AS lines_kept FROM commitopt.billing_upload b
+  JOIN commitopt.tenants t USING (tenant_id) WHERE t.slug = 'upload-a';
+DELETE FROM commitopt.billing_upload;
+
 -- The import is A's, by tenant.
 SELECT t.slug, count(*) AS line_items
   FROM commitopt.billing_line_items b JOIN commitopt.tenants t USING (tenant_id)

@@ -22,6 +22,9 @@ SELECT status, body -> 'error' ->> 'code' AS code,
 	'{"current_password": "Tr4vel#Kite", "new_password": "short"}');
 SELECT status, body FROM pg_temp.call('POST', '/v1/me/password', :'tok_m', '{"new_password": 5}');
 SELECT status, body FROM pg_temp.call('POST', '/v1/me/password', :'tok_m', '{not json');
+-- JSON nested 50,000 deep exhausts the parser's stack: still a 400
+SELECT status, body FROM pg_temp.call('POST', '/v1/me/password', :'tok_m',
+	repeat('[', 50000) || repeat(']', 50000));
 SELECT status, body FROM pg_temp.call('POST', '/v1/me/password', :'tok_m',
 	'{"current_password": "Tr4vel#Kite", "new_password": "Bl4ck#Stone"}');
 SELECT status, body -> 'user' ->> 'role' AS role,

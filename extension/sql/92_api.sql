@@ -161,8 +161,13 @@ BEGIN
 	IF resp IS NULL AND req_body IS NOT NULL AND btrim(req_body) <> '' THEN
 		BEGIN
 			req.body := req_body::jsonb;
-		EXCEPTION WHEN invalid_text_representation THEN
-			resp := api.error(400, 'invalid_json', 'request body is not valid JSON');
+		EXCEPTION
+			WHEN invalid_text_representation THEN
+				resp := api.error(400, 'invalid_json', 'request body is not valid JSON');
+			-- nesting deep enough to exhaust the parser's stack
+			WHEN statement_too_complex OR program_limit_exceeded THEN
+				resp := api.error(400, 'invalid_json',
+								  'request body is nested too deeply');
 		END;
 	END IF;
 

@@ -176,6 +176,14 @@ $grants$;
 -- analyst, not the definer).  DELETE serves discard_billing_upload().
 GRANT INSERT ON commitopt.billing_upload_lines TO commitopt_analyst;
 GRANT DELETE ON commitopt.billing_upload TO commitopt_analyst;
+-- Upload lines belong to the database session that streamed them: other
+-- sessions, of the same tenant too, neither see nor remove them (a
+-- restrictive policy, on top of the tenant policy above).  Superusers,
+-- who bypass row-level security, still see every session's lines.
+CREATE POLICY billing_upload_own_session ON commitopt.billing_upload
+	AS RESTRICTIVE
+	USING (upload_session OPERATOR(pg_catalog.=) commitopt.upload_session())
+	WITH CHECK (upload_session OPERATOR(pg_catalog.=) commitopt.upload_session());
 ALTER FUNCTION commitopt.billing_upload_line_insert() OWNER TO commitopt_owner;
 ALTER FUNCTION commitopt.billing_upload_line_insert()
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

@@ -30,6 +30,7 @@
  */
 #include "postgres.h"
 
+#include "commands/prepare.h"
 #include "tcop/tcopprot.h"
 #include "utils/elog.h"
 
@@ -99,6 +100,74 @@ text_has_secret_marker(const char *s)
 			if (pg_strncasecmp(p, m, strlen(m)) == 0)
 				return true;
 		}
+	}
+	return false;
+}
+
+/* strcasestr_ascii: the first place where word occurs in s, ignoring case. */
+static const char *
+strcasestr_ascii(const char *s, const char *word)
+{
+	size_t		n = strlen(word);
+
+	for (; *s; s++)
+		if (pg_strncasecmp(s, word, n) == 0)
+			return s;
+	return NULL;
+}
+
+/*
+ * executes_secret_statement tells whether a statement text runs, through
+ * SQL-level EXECUTE name(...), a prepared statement whose own text is
+ * secret-bearing: the arguments of such an EXECUTE are that statement's
+ * secrets, though its text names no marker.  Every "EXECUTE <name>" in the
+ * text is looked up (a multi-statement string may hold several); a word
+ * that names no prepared statement of this session, such as PL/pgSQL's
+ * EXECUTE format(...), is skipped.  Only a backend-local hash table is
+ * read, so this is safe while an error is being reported.
+ */
+static bool
+executes_secret_statement(const char *s)
+{
+	if (s == NULL)
+		return false;
+	for (const char *p = s; (p = strcasestr_ascii(p, "execute")) != NULL; p += 7)
+	{
+		const char *q = p + 7;
+		char		name[NAMEDATALEN];
+		int			len = 0;
+		PreparedStatement *ps;
+
+		/* a whole word, followed by white space */
+		if ((p > s && (isalnum((unsigned char) p[-1]) || p[-1] == '_')) ||
+			!isspace((unsigned char) *q))
+			continue;
+		while (isspace((unsigned char) *q))
+			q++;
+		if (*q == '"')
+		{
+			for (q++; *q && len < NAMEDATALEN - 1; q++)
+			{
+				if (*q == '"' && q[1] != '"')
+					break;
+				if (*q == '"')
+					q++;
+				name[len++] = *q;
+			}
+		}
+		else
+		{
+			for (; (isalnum((unsigned char) *q) || *q == '_' || *q == '$') &&
+				 len < NAMEDATALEN - 1; q++)
+				name[len++] = pg_ascii_tolower((unsigned char) *q);
+		}
+		name[len] = '\0';
+		if (len == 0)
+			continue;
+		ps = FetchPreparedStatement(name, false);
+		if (ps != NULL && ps->plansource != NULL &&
+			text_has_secret_marker(ps->plansource->query_string))
+			return true;
 	}
 	return false;
 }
@@ -235,7 +304,8 @@ static void
 log_redaction_hook(ErrorData *edata)
 {
 	int			separators = statement_log_format(edata);
-	bool		secret_statement = text_has_secret_marker(debug_query_string);
+	bool		secret_statement = text_has_secret_marker(debug_query_string) ||
+		executes_secret_statement(debug_query_string);
 
 	if (separators > 0 &&
 		(secret_statement ||

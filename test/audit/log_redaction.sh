@@ -33,9 +33,10 @@ dup_role_pw="Dup#Role9xyz-$run"
 missing_role_pw="Miss#Role4-$run"
 garbage_pw="Garb#Age5-$run"
 login_pw="L0gin#Console-$run"
+prepared_pw="Prep#Ared6-$run"
 control="logredaction-control-$run"
 secrets=(reset_pw dup_user_pw wrong_current_pw new_pw role_pw dup_role_pw
-	missing_role_pw garbage_pw login_pw)
+	missing_role_pw garbage_pw login_pw prepared_pw)
 passed=0
 failed=0
 
@@ -121,6 +122,10 @@ provoke() {
 	q -c "create role $role login password '$dup_role_pw'"
 	q -c "alter role regress_log_redaction_nonexistent password '$missing_role_pw'"
 	q -c "alter role $role password '$garbage_pw' valid until 'garbage'"
+	# a prepared statement whose EXECUTE fails while its arguments are
+	# evaluated: the EXECUTE's own text names no secret marker
+	q -c "PREPARE chk(text) AS SELECT * FROM commitopt.password_check(\$1, 'a', 'b', 'c@d.example', NULL)" \
+		-c "EXECUTE chk('$prepared_pw' || (1 / 0)::text)"
 }
 
 tmp=$(mktemp -d)

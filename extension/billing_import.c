@@ -37,6 +37,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -49,6 +50,7 @@
 PG_FUNCTION_INFO_V1(commitopt_parse_billing_file);
 PG_FUNCTION_INFO_V1(commitopt_parse_billing_upload);
 PG_FUNCTION_INFO_V1(commitopt_upload_session);
+PG_FUNCTION_INFO_V1(commitopt_upload_session_is_live);
 
 typedef enum ExportFormat
 {
@@ -1910,6 +1912,39 @@ commitopt_upload_session(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%d:" INT64_FORMAT, MyProcPid,
 											  (int64) MyStartTimestamp)));
+}
+
+/*
+ * commitopt_upload_session_is_live(upload_session text) says whether the
+ * database session an upload_session() value names is still connected:
+ * a backend with that process id and start time.  The backends' status
+ * array is read directly, not pg_stat_activity, which hides other roles'
+ * start times from roles without pg_read_all_stats.  A malformed value
+ * names no session.
+ */
+Datum
+commitopt_upload_session_is_live(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int			pid;
+	long long	started;
+	int			used = 0;
+	int			backends;
+
+	if (sscanf(name, "%d:%lld%n", &pid, &started, &used) != 2 ||
+		name[used] != '\0')
+		PG_RETURN_BOOL(false);
+	backends = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= backends; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+
+		if (local != NULL &&
+			local->backendStatus.st_procpid == pid &&
+			(long long) local->backendStatus.st_proc_start_timestamp == started)
+			PG_RETURN_BOOL(true);
+	}
+	PG_RETURN_BOOL(false);
 }
 
 /*

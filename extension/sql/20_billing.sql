@@ -67,6 +67,13 @@ CREATE FUNCTION commitopt.upload_session()
 RETURNS text LANGUAGE C STABLE PARALLEL RESTRICTED
 AS 'MODULE_PATHNAME', 'commitopt_upload_session';
 
+-- upload_session_is_live(upload_session): whether the database session
+-- that value names is still connected.  For the session reaper.
+CREATE FUNCTION commitopt.upload_session_is_live(upload_session text)
+RETURNS boolean LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'commitopt_upload_session_is_live';
+REVOKE EXECUTE ON FUNCTION commitopt.upload_session_is_live(text) FROM PUBLIC;
+
 -- Lines of an export streamed by a client, one row per physical line,
 -- consumed by commitopt.import_billing_upload() of the same session (two
 -- sessions of one tenant never mix their lines; a failed import keeps
@@ -78,8 +85,8 @@ AS 'MODULE_PATHNAME', 'commitopt_upload_session';
 -- would otherwise drop the CR of CRLF line ends (also inside multi-line
 -- fields) and stop at a line reading \. (test sql/import_upload.sql).  The
 -- tenant is the session's (commitopt.current_tenant()).
--- XXX: lines of a session that ended without importing or discarding stay
--- until an operator deletes them.
+-- Lines of a session that ended without importing or discarding them are
+-- removed by the session reaper (commitopt.sessions_reap()).
 CREATE TABLE commitopt.billing_upload (
 	tenant_id uuid NOT NULL DEFAULT commitopt.current_tenant()
 		REFERENCES commitopt.tenants ON DELETE CASCADE,

@@ -380,8 +380,9 @@ BEGIN
 END
 $$;
 
--- sessions_reap(): removes ended sessions and failed-login records no
--- window counts any more; returns how many sessions it removed.  Run by
+-- sessions_reap(): removes ended sessions, failed-login records no
+-- window counts any more and the upload lines of disconnected database
+-- sessions; returns how many sessions it removed.  Run by
 -- the session reaper worker (extension/worker_sessions.c).
 CREATE FUNCTION commitopt.sessions_reap()
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
@@ -396,6 +397,13 @@ BEGIN
 	DELETE FROM commitopt.login_failures f
 	 WHERE f.at <= now_ - current_setting('commitopt.login_failure_window')::interval;
 	DELETE FROM commitopt.login_lockouts l WHERE l.locked_until <= now_;
+	-- upload lines whose streaming session has disconnected: nobody can
+	-- import or discard them any more (each session is looked up once)
+	DELETE FROM commitopt.billing_upload u
+	 USING (SELECT DISTINCT b.upload_session
+			  FROM commitopt.billing_upload b) d
+	 WHERE u.upload_session = d.upload_session
+	   AND NOT commitopt.upload_session_is_live(d.upload_session);
 	RETURN n;
 END
 $$;

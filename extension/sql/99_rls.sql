@@ -91,6 +91,10 @@ ALTER FUNCTION commitopt.sessions_revoke(uuid, uuid, text, uuid, uuid, text)
 ALTER FUNCTION commitopt.sessions_on_role_change(uuid, uuid, text, text, uuid, text)
 	OWNER TO commitopt_auth;
 ALTER FUNCTION commitopt.sessions_reap() OWNER TO commitopt_auth;
+GRANT SELECT (upload_session), DELETE ON commitopt.billing_upload
+	TO commitopt_auth;
+GRANT EXECUTE ON FUNCTION commitopt.upload_session_is_live(text)
+	TO commitopt_auth;
 -- The audit trail's writers and verifiers: every tenant's chain, the
 -- partitions (CREATE on the schema, for audit_partition()), and the
 -- check that a recorded tenant exists.

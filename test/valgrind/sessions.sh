@@ -4,7 +4,9 @@
 # again afterwards), exercising extension/claim.c, session.c and the
 # claim checks: token generation, login, authentication, a valid claim,
 # hand-set, altered, truncated, expired and session-level claims, the
-# analyst fallback and caller_is_superuser().  Prints valgrind's summary;
+# analyst fallback and caller_is_superuser(); the liveness test of upload
+# sessions and the redaction of an EXECUTE of a secret-bearing prepared
+# statement.  Prints valgrind's summary;
 # exits non-zero when valgrind reports an error.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 commitopt_mode test
@@ -34,7 +36,16 @@ BEGIN; SELECT set_config('commitopt.claim', commitopt.claim_mint(commitopt.tenan
 SELECT set_config('commitopt.claim', current_setting('vg.claim'), false) IS NOT NULL; SELECT commitopt.current_tenant(); RESET commitopt.claim;
 SELECT commitopt.caller_is_superuser();
 SET commitopt.clock = '2099-01-01 00:00+00'; SELECT d.status FROM api.dispatch('GET', '/v1/me', '', jsonb_build_object('authorization', 'Bearer ' || current_setting('vg.tok')), NULL, '192.0.2.1') d; RESET commitopt.clock;
+INSERT INTO commitopt.billing_upload (tenant_id, upload_session, line) VALUES (commitopt.tenant_id('vg-a'), '1:1', 'gone'), (commitopt.tenant_id('vg-a'), commitopt.upload_session(), 'mine');
+SELECT commitopt.upload_session_is_live(commitopt.upload_session()), commitopt.upload_session_is_live('1:1'), commitopt.upload_session_is_live('garbage'), commitopt.upload_session_is_live('');
+PREPARE chk(text) AS SELECT * FROM commitopt.password_check($1, 'a', 'b', 'c@d.example', NULL);
+EXECUTE chk('Vg#Secret-' || (1 / 0)::text);
+PREPARE "Quoted ""chk"""(text) AS SELECT * FROM commitopt.password_check($1, 'a', 'b', 'c@d.example', NULL);
+EXECUTE "Quoted ""chk"""('Vg#Secret-' || (1 / 0)::text);
+SELECT 1 / 0 AS execute_nothing;
 SELECT commitopt.sessions_reap();
+SELECT line FROM commitopt.billing_upload WHERE tenant_id = commitopt.tenant_id('vg-a');
+DELETE FROM commitopt.billing_upload WHERE tenant_id = commitopt.tenant_id('vg-a');
 SQL
 rc=$?
 grep -E "^\s+[0-9]+: |ERROR" "$COMMITOPT_RUN/valgrind-sessions.out"

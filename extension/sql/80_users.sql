@@ -251,8 +251,11 @@ DECLARE
 	u commitopt.users;
 BEGIN
 	-- Serializes changes of one tenant's users, so that two admins cannot
-	-- demote each other at once and leave the tenant without one.
-	PERFORM 1 FROM commitopt.tenants t WHERE t.tenant_id = actor.tenant_id FOR UPDATE;
+	-- demote each other at once and leave the tenant without one.  An
+	-- advisory lock, not a row lock on the tenant, which would need the
+	-- right to update tenants.
+	PERFORM pg_advisory_xact_lock(hashtextextended(
+		'commitopt user changes ' || actor.tenant_id::text, 0));
 	SELECT * INTO u FROM commitopt.users x
 	 WHERE x.tenant_id = actor.tenant_id AND x.user_id = target FOR UPDATE;
 	IF NOT FOUND THEN

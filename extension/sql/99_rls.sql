@@ -18,10 +18,15 @@
 
 -- The owner role owns the tables, views and sequences, so that nothing
 -- queried by the extension's own functions escapes row-level security.
--- XXX: the user-management functions of 80_users.sql stay owned by the
--- installing superuser (they take the acting user as an argument and
--- filter by its tenant themselves); they move to commitopt_owner once they
--- read the acting user from the claim.
+-- The user-management functions of 80_users.sql take the acting user as
+-- an argument and filter by its tenant themselves, so they must see every
+-- tenant's users (an e-mail address is unique across tenants): they are
+-- owned by commitopt_auth (BYPASSRLS), not by the installing superuser,
+-- with the table privileges they use granted below.
+-- create_tenant_with_admin() stays the superuser's: only operators call it.
+-- XXX: register_aws_account(), aws_register() and enqueue_job() are still
+-- owned by the installing superuser (they read the master key and start
+-- workers); only the entry point and superusers may call them.
 GRANT USAGE ON SCHEMA commitopt TO commitopt_owner, commitopt_auth,
 	commitopt_analyst;
 
@@ -127,9 +132,31 @@ REVOKE ALL ON FUNCTION commitopt.session_login(text, text, inet),
 	commitopt.session_end_claim()
 FROM PUBLIC;
 
+ALTER FUNCTION commitopt.user_check_email_free(text, uuid) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.user_acting(uuid, boolean) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.user_target(commitopt.users, uuid) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.user_keep_an_admin(commitopt.users, boolean)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.user_store_password(commitopt.users, text, boolean)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.user_recent_hashes(commitopt.users) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.user_insert(uuid, text, text, text, text, text, boolean)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.create_user(uuid, text, text, text, text, text)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.update_user(uuid, uuid, text, text, text, text)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.disable_user(uuid, uuid, boolean) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.delete_user(uuid, uuid) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.tenant_users(uuid) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.change_password(uuid, text, text) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.reset_password(uuid, uuid, text) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.password_check_for_user(uuid, text) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.revoke_user_sessions(uuid, uuid) OWNER TO commitopt_auth;
+
 -- What each reviewed function reads and writes, and nothing more.
-GRANT SELECT, UPDATE ON commitopt.users TO commitopt_auth;
-GRANT SELECT ON commitopt.password_history TO commitopt_auth;
+GRANT SELECT, INSERT, UPDATE, DELETE ON commitopt.users,
+	commitopt.password_history TO commitopt_auth;
 GRANT SELECT, INSERT, UPDATE, DELETE ON commitopt.sessions,
 	commitopt.login_failures, commitopt.login_lockouts TO commitopt_auth;
 GRANT EXECUTE ON FUNCTION commitopt.verify_login(text, text),

@@ -69,6 +69,16 @@ SELECT kind, account_id, status, attempts, error FROM commitopt.job_status
 -- Executing a job that is not claimed does nothing.
 SELECT commitopt.job_execute(:j2) IS NULL AS not_running;
 
+-- A tenant without any usage yet (jobs-a has none): its simulate and
+-- recommend jobs succeed with nothing done, and say so.
+SELECT commitopt.enqueue_job(:'ta', 'simulate') AS js \gset
+SELECT commitopt.enqueue_job(:'ta', 'recommend') AS jr \gset
+SELECT commitopt.job_execute(commitopt.job_claim()) AS first,
+	   commitopt.job_execute(commitopt.job_claim()) AS second;
+SELECT kind, status, result, error FROM commitopt.jobs
+ WHERE job_id IN (:js, :jr) ORDER BY kind;
+DELETE FROM commitopt.jobs WHERE job_id IN (:js, :jr);
+
 -- A tenant's analyst sees its own jobs (status and error), not another
 -- tenant's: through the view and through the table under row-level
 -- security alike (B has a queued job too; A's table count is 1).

@@ -162,7 +162,9 @@ BEGIN
 			-- recommend from: not a failure.  The lookback is the longest
 			-- standard one (60, 30 or 7 days) the data covers, as in
 			-- run_main_job().
-			extent := commitopt.usage_extent(j.tenant_id);
+			-- (SELECT INTO: without usage the function returns no row,
+			-- and the record then holds nulls)
+			SELECT * INTO extent FROM commitopt.usage_extent(j.tenant_id);
 			SELECT l INTO lookback FROM unnest(ARRAY[60, 30, 7]) l
 			 WHERE extent.extent_to - extent.extent_from >= l * interval '1 day'
 			 ORDER BY l DESC LIMIT 1;

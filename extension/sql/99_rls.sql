@@ -23,10 +23,9 @@
 -- tenant's users (an e-mail address is unique across tenants): they are
 -- owned by commitopt_auth (BYPASSRLS), not by the installing superuser,
 -- with the table privileges they use granted below.
--- create_tenant_with_admin() stays the superuser's: only operators call it.
--- XXX: register_aws_account(), aws_register() and enqueue_job() are still
--- owned by the installing superuser (they read the master key and start
--- workers); only the entry point and superusers may call them.
+-- So are the writers of AWS connections and jobs, which act for the
+-- tenant they are given.  create_tenant_with_admin() stays the
+-- superuser's: only operators call it.
 GRANT USAGE ON SCHEMA commitopt TO commitopt_owner, commitopt_auth,
 	commitopt_analyst;
 
@@ -153,6 +152,15 @@ ALTER FUNCTION commitopt.change_password(uuid, text, text) OWNER TO commitopt_au
 ALTER FUNCTION commitopt.reset_password(uuid, uuid, text) OWNER TO commitopt_auth;
 ALTER FUNCTION commitopt.password_check_for_user(uuid, text) OWNER TO commitopt_auth;
 ALTER FUNCTION commitopt.revoke_user_sessions(uuid, uuid) OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.aws_register(uuid, text, text, text, text)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.register_aws_account(uuid, text, text, text, text)
+	OWNER TO commitopt_auth;
+ALTER FUNCTION commitopt.enqueue_job(uuid, text, text) OWNER TO commitopt_auth;
+GRANT SELECT, INSERT ON commitopt.aws_accounts, commitopt.aws_connections,
+	commitopt.jobs, commitopt.tenant_data_keys TO commitopt_auth;
+GRANT EXECUTE ON FUNCTION commitopt.secret_encrypt(uuid, text, text, text, text),
+	commitopt.aws_random_external_id() TO commitopt_auth;
 
 -- What each reviewed function reads and writes, and nothing more.
 GRANT SELECT, INSERT, UPDATE, DELETE ON commitopt.users,

@@ -24,7 +24,13 @@
  * XXX: no gateway-side deadline while waiting for the database: the
  * statement timeout covers a slow query, libpq's TCP keepalives a dead link.
  *
- * Requests that could be smuggled past another HTTP hop (both
+ * XXX: the login-CSRF rule needs Fetch Metadata for a login sent without a
+ * Content-Type (a no-cors fetch of a type-less Blob): browsers without
+ * Sec-Fetch-Site are not covered for that case.
+ *
+ * Only HTTP/1.0 and 1.1 are spoken (505 otherwise); an HTTP/1.1 request
+ * must have exactly one Host, and header names only token characters
+ * (400).  Requests that could be smuggled past another HTTP hop (both
  * Content-Length and Transfer-Encoding, repeated Content-Length, any
  * transfer coding but "chunked", bad chunk syntax) are answered 400 and the
  * connection is closed.

@@ -24,7 +24,13 @@
  * XXX: no gateway-side deadline while waiting for the database: the
  * statement timeout covers a slow query, libpq's TCP keepalives a dead link.
  *
- * Requests that could be smuggled past another HTTP hop (both
+ * XXX: the login-CSRF rule needs Fetch Metadata for a login sent without a
+ * Content-Type (a no-cors fetch of a type-less Blob): browsers without
+ * Sec-Fetch-Site are not covered for that case.
+ *
+ * Only HTTP/1.0 and 1.1 are spoken (505 otherwise); an HTTP/1.1 request
+ * must have exactly one Host, and header names only token characters
+ * (400).  Requests that could be smuggled past another HTTP hop (both
  * Content-Length and Transfer-Encoding, repeated Content-Length, any
  * transfer coding but "chunked", bad chunk syntax) are answered 400 and the
  * connection is closed.
@@ -82,6 +88,9 @@ typedef struct conn
 	size_t		header_bytes;
 	gw_buf		body;
 	int			error;			/* status to answer after a parse error */
+	const char *errcode;		/* and its code and message, if not the
+								 * status's default */
+	const char *errmsg;
 	bool		complete;
 	bool		keep_alive;
 	bool		close_after;
@@ -111,7 +120,7 @@ static struct
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void respond_error(conn *c, int status, const char *code,
-						  bool close);
+						  const char *message, bool close);
 
 /* ----- small helpers ----- */
 
@@ -143,6 +152,7 @@ reason(int status)
 		case 500: return "Internal Server Error";
 		case 503: return "Service Unavailable";
 		case 504: return "Gateway Timeout";
+		case 505: return "HTTP Version Not Supported";
 		default: return "Status";
 	}
 }
@@ -180,6 +190,8 @@ begin_request(conn *c)
 	c->in_value = false;
 	c->header_bytes = 0;
 	c->error = 0;
+	c->errcode = NULL;
+	c->errmsg = NULL;
 	c->complete = false;
 	c->close_after = false;
 	c->head = false;
@@ -375,17 +387,38 @@ respond(conn *c, int status, const gw_headers *extra, const char *ctype,
 	set_timer(c, gw.cfg->idle_timeout_ms);
 }
 
-/* A gateway-made JSON error: {"error": code}. */
+/*
+ * A gateway-made JSON error, in the shape api.dispatch uses for its own:
+ * {"error": {"code": code, "message": message}}.  The codes are stable (clients
+ * test them); the message is a short sentence for people.
+ */
 static void
-respond_error(conn *c, int status, const char *code, bool close)
+respond_error(conn *c, int status, const char *code, const char *message,
+			  bool close)
 {
-	char		body[128];
-	int			n;
+	gw_buf		body;
 
 	if (close)
 		c->keep_alive = false;
-	n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", code);
-	respond(c, status, NULL, "application/json", body, (size_t) n);
+	gw_buf_init(&body);
+	gw_buf_puts(&body, "{\"error\":{\"code\":");
+	gw_buf_json_string(&body, code, strlen(code));
+	gw_buf_puts(&body, ",\"message\":");
+	gw_buf_json_string(&body, message, strlen(message));
+	gw_buf_puts(&body, "}}");
+	respond(c, status, NULL, "application/json", gw_buf_cstr(&body),
+			body.len);
+	gw_buf_free(&body);
+}
+
+/* Records why parsing stops; parse_failed() answers it. */
+static int
+fail(conn *c, int status, const char *code, const char *message)
+{
+	c->error = status;
+	c->errcode = code;
+	c->errmsg = message;
+	return -1;
 }
 
 /* ----- parser callbacks ----- */
@@ -434,6 +467,22 @@ count_header_bytes(conn *c, size_t n)
 	return 0;
 }
 
+/* RFC 9110 tchar: what a header name may consist of. */
+static bool
+is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		(ch >= '0' && ch <= '9') ||
+		(ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/*
+ * A piece of a header name.  libhttp-parser, as Debian builds it (without
+ * HTTP_PARSER_STRICT), lets a space into a name, so "Authorization : x"
+ * would arrive as a header named "authorization " that nothing reads:
+ * RFC 9112 section 5.1 requires a 400 for whitespace before the colon, and
+ * any other non-token byte is refused the same way.
+ */
 static int
 on_header_field(http_parser *p, const char *at, size_t n)
 {
@@ -444,6 +493,10 @@ on_header_field(http_parser *p, const char *at, size_t n)
 	c->in_value = false;
 	if (count_header_bytes(c, n) != 0)
 		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char) at[i]))
+			return fail(c, 400, "invalid_header_name",
+						"a header name may contain only token characters, and no space before the colon");
 	gw_buf_append(&c->hname, at, n);
 	return 0;
 }
@@ -461,20 +514,34 @@ on_header_value(http_parser *p, const char *at, size_t n)
 }
 
 /*
- * The headers are in: refuse smuggling shapes and oversized bodies before
- * reading any body byte.
+ * The headers are in: refuse other HTTP versions, a missing or repeated
+ * Host, smuggling shapes and oversized bodies before reading any body byte.
  */
 static int
 on_headers_complete(http_parser *p)
 {
 	conn	   *c = p->data;
 	const char *te;
+	int			nhost;
 
 	if (finish_header(c) != 0)
 		return -1;
 	snprintf(c->method, sizeof(c->method), "%s",
 			 http_method_str((enum http_method) p->method));
 	c->head = p->method == HTTP_HEAD;
+
+	/* the parser reads any digit.digit; only 1.0 and 1.1 are spoken here */
+	if (p->http_major != 1 || p->http_minor > 1)
+		return fail(c, 505, "http_version_not_supported",
+					"only HTTP/1.0 and HTTP/1.1 are supported");
+	/* RFC 9112 section 3.2: HTTP/1.1 needs exactly one Host; 1.0 at most one */
+	nhost = gw_headers_count(&c->hdrs, "host");
+	if (nhost > 1)
+		return fail(c, 400, "duplicate_host_header",
+					"a request may carry only one Host header");
+	if (nhost == 0 && p->http_minor == 1)
+		return fail(c, 400, "host_header_required",
+					"an HTTP/1.1 request must carry a Host header");
 
 	te = gw_headers_get(&c->hdrs, "transfer-encoding");
 	if (gw_headers_count(&c->hdrs, "content-length") > 1 ||
@@ -494,6 +561,25 @@ on_headers_complete(http_parser *p)
 	c->ph = PH_BODY;
 	evtimer_del(c->timer);
 	set_timer(c, gw.cfg->body_timeout_ms);
+	return 0;
+}
+
+/*
+ * A chunk is announced: the parser has its size in content_length.  A
+ * chunk that cannot fit in what is left of the body allowance is refused
+ * now, rather than read until the body deadline.
+ */
+static int
+on_chunk_header(http_parser *p)
+{
+	conn	   *c = p->data;
+	uint64_t	left = (uint64_t) gw.cfg->max_body_bytes - c->body.len;
+
+	if (p->content_length > left)
+	{
+		c->error = 413;
+		return -1;
+	}
 	return 0;
 }
 
@@ -557,16 +643,19 @@ job_done(gw_job *job)
 					job->body, job->body ? job->body_len : 0);
 			break;
 		case GW_JOB_UNAVAILABLE:
-			respond_error(c, 503, "database_unavailable", false);
+			respond_error(c, 503, "database_unavailable",
+						  "the database is not reachable; try again later", false);
 			break;
 		case GW_JOB_TIMEOUT:
-			respond_error(c, 503, "database_timeout", false);
+			respond_error(c, 503, "database_timeout",
+						  "the request took too long in the database", false);
 			break;
 		case GW_JOB_BAD_INPUT:
-			respond_error(c, 400, "bad_request", false);
+			respond_error(c, 400, "bad_request",
+						  "the database could not accept the request", false);
 			break;
 		case GW_JOB_FAILED:
-			respond_error(c, 500, "internal_error", false);
+			respond_error(c, 500, "internal_error", "internal error", false);
 			break;
 	}
 	gw_job_free(job);
@@ -628,14 +717,16 @@ handle_request(conn *c)
 	if (http_parser_parse_url(c->url.data, c->url.len, 0, &u) != 0 ||
 		!(u.field_set & (1 << UF_PATH)) || c->parser.method == HTTP_CONNECT)
 	{
-		respond_error(c, 400, "bad_request_target", true);
+		respond_error(c, 400, "bad_request_target",
+					  "the request target is not a valid path", true);
 		return;
 	}
 	path = c->url.data + u.field_data[UF_PATH].off;
 	plen = u.field_data[UF_PATH].len;
 	if (memchr(c->body.data ? c->body.data : "", '\0', c->body.len))
 	{
-		respond_error(c, 400, "body_contains_nul", false);
+		respond_error(c, 400, "body_contains_nul",
+					  "the request body contains a NUL byte", false);
 		return;
 	}
 
@@ -645,8 +736,34 @@ handle_request(conn *c)
 			respond(c, 200, NULL, "application/json",
 					"{\"status\":\"ok\"}", 15);
 		else
-			respond_error(c, 503, "database_unavailable", false);
+			respond_error(c, 503, "database_unavailable",
+						  "the database is not reachable; try again later", false);
 		return;
+	}
+
+	/*
+	 * Login CSRF: a cross-site form or no-cors fetch could log the victim's
+	 * browser into the attacker's account (the answer sets the cookie).
+	 * Such a request either has a non-JSON content type (a form; a string
+	 * body), or, with a type-less Blob body, no content type at all, which
+	 * API clients also send; Fetch Metadata tells the latter apart.
+	 */
+	if (c->parser.method == HTTP_POST && plen == 9 &&
+		memcmp(path, "/v1/login", 9) == 0)
+	{
+		if (gw_is_cross_site(&c->hdrs))
+		{
+			respond_error(c, 403, "csrf_cross_site",
+						  "logging in from another site is not allowed", false);
+			return;
+		}
+		if (!gw_all_content_types_json(&c->hdrs))
+		{
+			respond_error(c, 415, "unsupported_media_type",
+						  "the login body must be sent as application/json",
+						  false);
+			return;
+		}
 	}
 
 	/*
@@ -658,7 +775,9 @@ handle_request(conn *c)
 		gw_method_changes_state(c->method) &&
 		!gw_is_json_content_type(gw_headers_get(&c->hdrs, "content-type")))
 	{
-		respond_error(c, 403, "csrf_json_content_type_required", false);
+		respond_error(c, 403, "csrf_json_content_type_required",
+					  "a state-changing request authenticated by the session cookie needs a JSON content type",
+					  false);
 		return;
 	}
 
@@ -689,12 +808,14 @@ handle_request(conn *c)
 		case GW_SUBMIT_QUEUE_FULL:
 			c->job = NULL;
 			gw_job_free(job);
-			respond_error(c, 503, "busy", false);
+			respond_error(c, 503, "busy",
+						  "the server is busy; try again later", false);
 			return;
 		case GW_SUBMIT_DOWN:
 			c->job = NULL;
 			gw_job_free(job);
-			respond_error(c, 503, "database_unavailable", false);
+			respond_error(c, 503, "database_unavailable",
+						  "the database is not reachable; try again later", false);
 			return;
 	}
 }
@@ -708,19 +829,29 @@ parse_failed(conn *c)
 
 	if (status == 0)
 		status = e == HPE_HEADER_OVERFLOW ? 431 : 400;
+	if (c->errcode)
+	{
+		respond_error(c, status, c->errcode, c->errmsg, true);
+		return;
+	}
 	switch (status)
 	{
 		case 413:
-			respond_error(c, 413, "body_too_large", true);
+			respond_error(c, 413, "body_too_large",
+						  "the request body is larger than the server accepts",
+						  true);
 			break;
 		case 414:
-			respond_error(c, 414, "request_line_too_long", true);
+			respond_error(c, 414, "request_line_too_long",
+						  "the request line is too long", true);
 			break;
 		case 431:
-			respond_error(c, 431, "headers_too_large", true);
+			respond_error(c, 431, "headers_too_large",
+						  "the request headers are too large or too many", true);
 			break;
 		default:
-			respond_error(c, 400, "malformed_request", true);
+			respond_error(c, 400, "malformed_request",
+						  "the request is not well-formed HTTP/1.1", true);
 			break;
 	}
 }
@@ -832,7 +963,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	{
 		case PH_HEADERS:
 		case PH_BODY:
-			respond_error(c, 408, "request_timeout", true);
+			respond_error(c, 408, "request_timeout",
+						  "the request was not received in time", true);
 			break;
 		case PH_DB:
 			set_timer(c, 1000); /* the statement timeout bounds this */
@@ -965,6 +1097,7 @@ gw_http_start(struct event_base *base, const gw_config *cfg)
 	gw.settings.on_header_value = on_header_value;
 	gw.settings.on_headers_complete = on_headers_complete;
 	gw.settings.on_body = on_body;
+	gw.settings.on_chunk_header = on_chunk_header;
 	gw.settings.on_message_complete = on_message_complete;
 
 	gw.https = listen_on(cfg->listen_address, cfg->https_port, true);

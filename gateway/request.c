@@ -4,9 +4,10 @@
  * The database does routing and authentication; the gateway only needs to
  * (1) hand all headers over as one JSON object, names lower-cased and
  * repeated headers joined with ", ", (2) know whether a request carries a
- * session token and where it came from, for the CSRF rule (a state-changing
+ * session token and where it came from, for the CSRF rules (a state-changing
  * request authenticated by the cookie must have a JSON content type, which
- * a cross-site HTML form cannot send), and (3) redact query strings before
+ * a cross-site HTML form cannot send; a login must not come from another
+ * site nor with a non-JSON content type), and (3) redact query strings before
  * they reach the access log.  Everything here works on untrusted bytes and
  * is exercised by test/fuzz/fuzz_request.c.
  */
@@ -257,6 +258,36 @@ gw_is_json_content_type(const char *ct)
 		return true;
 	return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
 		strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/*
+ * For login: true when every Content-Type header is JSON, and when there is
+ * none (API clients may send a body without one).  A form or a string body
+ * from a cross-site page always brings a non-JSON type.
+ */
+bool
+gw_all_content_types_json(const gw_headers *h)
+{
+	for (int i = 0; i < h->count; i++)
+		if (strcmp(h->items[i].name, "content-type") == 0 &&
+			!gw_is_json_content_type(h->items[i].value))
+			return false;
+	return true;
+}
+
+/*
+ * True when the browser says, through Fetch Metadata, that another site
+ * made the request ("Sec-Fetch-Site: cross-site"); browsers forbid pages to
+ * set Sec- headers themselves.  Any one such header counts.
+ */
+bool
+gw_is_cross_site(const gw_headers *h)
+{
+	for (int i = 0; i < h->count; i++)
+		if (strcmp(h->items[i].name, "sec-fetch-site") == 0 &&
+			strcasecmp(h->items[i].value, "cross-site") == 0)
+			return true;
+	return false;
 }
 
 /* Methods that may change state (everything but the safe ones). */

@@ -45,6 +45,8 @@ extern void gw_headers_json(const gw_headers *h, gw_buf *out);
 extern gw_token_source gw_find_token(const gw_headers *h, const char **tok,
 									 size_t *toklen);
 extern bool gw_is_json_content_type(const char *ct);
+extern bool gw_all_content_types_json(const gw_headers *h);
+extern bool gw_is_cross_site(const gw_headers *h);
 extern bool gw_method_changes_state(const char *method);
 extern void gw_redact_query(const char *q, size_t n, gw_buf *out);
 extern bool gw_valid_token_chars(const char *s, size_t n);

@@ -75,6 +75,12 @@ fuzz_headers(const char *s, size_t n)
 		!gw_valid_token_chars(tok, toklen))
 		abort();
 	(void) gw_is_json_content_type(gw_headers_get(&h, "content-type"));
+	/* all JSON implies the first is JSON, or there is none */
+	if (gw_all_content_types_json(&h) &&
+		gw_headers_get(&h, "content-type") &&
+		!gw_is_json_content_type(gw_headers_get(&h, "content-type")))
+		abort();
+	(void) gw_is_cross_site(&h);
 	(void) gw_headers_count(&h, "content-length");
 
 	gw_buf_reset(&out);

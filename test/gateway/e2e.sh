@@ -64,16 +64,45 @@ sec_headers() {
 		grep -qi '^x-xss-protection: 0' "$f"
 }
 # raw_check NAME STATUS RAW-ARGS...: a raw exchange answers STATUS with the
-# security headers and the server closes the connection.
+# security headers and the server closes the connection (the exchange is
+# kept in $T/NAME.raw, "/" in NAME replaced by "_").
 raw_check() {
 	local name=$1 want=$2; shift 2
-	$RAW "$PORT" "$CA" "$@" >"$T/$name.raw" 2>&1
-	if grep -q "^STATUS $want\$" "$T/$name.raw" && sec_headers "$T/$name.raw" &&
-		grep -q '^CLOSED' "$T/$name.raw"; then
+	local f="$T/${name//\//_}.raw"
+	$RAW "$PORT" "$CA" "$@" >"$f" 2>&1
+	if grep -q "^STATUS $want\$" "$f" && sec_headers "$f" &&
+		grep -q '^CLOSED' "$f"; then
 		ok "$name: $want, security headers, closed"
 	else
-		not_ok "$name: $want, security headers, closed" "$(tr '\n' ' ' <"$T/$name.raw" | cut -c1-300)"
+		not_ok "$name: $want, security headers, closed" "$(tr '\n' ' ' <"$f" | cut -c1-300)"
 	fi
+}
+
+# err_is FILE CODE: the body is the API's error shape,
+# {"error": {"code": CODE, "message": <a non-empty sentence>}}, nothing else.
+err_is() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+e = b["error"]
+ok = (list(b) == ["error"] and sorted(e) == ["code", "message"] and
+      e["code"] == sys.argv[2] and isinstance(e["message"], str) and
+      len(e["message"]) > 3)
+sys.exit(0 if ok else 1)
+PY
+}
+# raw_err_is NAME CODE: the raw exchange NAME's (first) answer body is the
+# API's error shape with CODE.
+raw_err_is() {
+	sed -n 's/^BODY //p' "$T/${1//\//_}.raw" | head -1 >"$T/raw_body.json"
+	err_is "$T/raw_body.json" "$2"
+}
+# raw_closed_within NAME SECONDS: the raw exchange NAME ended (server closed)
+# within SECONDS.
+raw_closed_within() {
+	local took
+	took=$(grep '^CLOSED' "$T/${1//\//_}.raw" | cut -d' ' -f2)
+	[[ -n $took ]] && awk "BEGIN{exit !($took <= $2)}"
 }
 
 log_step "gateway e2e: preparing the fake-dispatch database"
@@ -141,6 +170,7 @@ long=$(head -c 10000 /dev/zero | tr '\0' a)
 get longurl "$URL/$long"
 check "over-long request line is 414" status_is longurl 414
 check "414 carries the security headers" sec_headers "$T/longurl.h"
+check "the gateway's 414 has the API's error shape (request_line_too_long)" err_is "$T/longurl.b" request_line_too_long
 raw_check "65,536-byte Cookie is 431" 431 send "GET /healthz HTTP/1.1\r\nHost: x\r\nCookie: $(head -c 65536 /dev/zero | tr '\0' a)\r\n\r\n"
 h100="X-Pad-%03d: $(head -c 86 /dev/zero | tr '\0' b)\r\n"
 many=$(for i in $(seq 1 200); do printf "$h100" "$i"; done)
@@ -150,14 +180,42 @@ head -c 1100000 /dev/zero | tr '\0' a >"$T/big"
 get bigchunk "$URL/fake/echo" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$T/big"
 check "chunked body over the cap is 413" status_is bigchunk 413
 check "413 carries the security headers" sec_headers "$T/bigchunk.h"
+check "the gateway's 413 has the API's error shape (body_too_large)" err_is "$T/bigchunk.b" body_too_large
+raw_check "chunk size 7fffffff (over the body cap) is 413" 413 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7fffffff\r\nabc'
+check "the early 413 is body_too_large" raw_err_is "chunk size 7fffffff (over the body cap) is 413" body_too_large
+check "a chunk over the cap is refused at its header, not at the body deadline" raw_closed_within "chunk size 7fffffff (over the body cap) is 413" 4.5
+raw_check "a second chunk over what is left of the cap is 413" 413 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nfffff\r\nabc'
+$RAW "$PORT" "$CA" send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n' >"$T/chunked-ok" 2>&1
+check "a small chunked body is still answered 200" grep -q '^STATUS 200' "$T/chunked-ok"
 get post "$URL/fake/echo" -H 'Content-Type: application/json' --data-binary '{"x":"é"}'
 check "a normal body reaches dispatch" bash -c "grep -q '\"body\": \"{\\\\\\\\\"x\\\\\\\\\": \\\\\\\\\"é\\\\\\\\\"}\"' '$T/post.b' || grep -q 'é' '$T/post.b'"
+
+log_step "HTTP version, Host and header-name rules (RFC 9112)"
+raw_check "HTTP/2.0 in the request line is 505" 505 send 'GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n'
+check "505 is http_version_not_supported in the API's error shape" raw_err_is "HTTP/2.0 in the request line is 505" http_version_not_supported
+raw_check "HTTP/9.9 in the request line is 505" 505 send 'GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n'
+raw_check "HTTP/1.2 in the request line is 505" 505 send 'GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n'
+raw_check "HTTP/0.9 in the request line is 505" 505 send 'GET /healthz HTTP/0.9\r\nHost: x\r\n\r\n'
+$RAW "$PORT" "$CA" send 'GET /healthz HTTP/1.0\r\n\r\n' >"$T/http10" 2>&1
+check "HTTP/1.0 without Host is 200" grep -q '^STATUS 200' "$T/http10"
+raw_check "HTTP/1.1 without Host is 400" 400 send 'GET /healthz HTTP/1.1\r\nX-A: b\r\n\r\n'
+check "missing Host is host_header_required" raw_err_is "HTTP/1.1 without Host is 400" host_header_required
+raw_check "HTTP/1.1 with two Host headers is 400" 400 send 'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'
+check "two Host headers is duplicate_host_header" raw_err_is "HTTP/1.1 with two Host headers is 400" duplicate_host_header
+raw_check "HTTP/1.0 with two Host headers is 400" 400 send 'GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n'
+raw_check "a space between header name and colon is 400" 400 send 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nAuthorization : Bearer x\r\n\r\n'
+check "a space before the colon is invalid_header_name" raw_err_is "a space between header name and colon is 400" invalid_header_name
+raw_check "a tab between header name and colon is 400" 400 send 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nAuthorization\t: Bearer x\r\n\r\n'
+raw_check "a non-token byte in a header name is 400" 400 send 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nX-A@b: c\r\n\r\n'
+get tokname "$URL/fake/echo" -H "X-Odd!#\$%&'*+.^_\`|~: 1"
+check "a header name of every token character passes" status_is tokname 200
 
 log_step "smuggling shapes are 400 and close"
 raw_check "Content-Length with Transfer-Encoding" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
 raw_check "duplicate Content-Length" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'
 raw_check "Transfer-Encoding other than chunked" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
 raw_check "malformed chunk size" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'
+check "a malformed request keeps its code (malformed_request), in the API's error shape" raw_err_is "malformed chunk size" malformed_request
 raw_check "bare CR in a header line" 400 send 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\rX\r\n\r\n'
 raw_check "NUL in the body" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 3\r\n\r\na\x00b'
 $RAW "$PORT" "$CA" send 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /fake/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >"$T/pipe" 2>&1
@@ -173,6 +231,30 @@ get csrf3 "$URL/fake/echo" -X POST -H 'Authorization: Bearer abc' -H 'Content-Ty
 check "Bearer + POST + text/plain passes (no ambient credential)" status_is csrf3 200
 get csrf4 "$URL/fake/echo" -H 'Cookie: __Host-commitopt_session=abc'
 check "cookie + GET passes" status_is csrf4 200
+check "the gateway's 403 has the API's error shape (csrf_json_content_type_required)" err_is "$T/csrf1.b" csrf_json_content_type_required
+
+log_step "login CSRF (the fake dispatch answers 404 for a login it is handed)"
+get lcsrf1 "$URL/v1/login" -H 'Content-Type: text/plain' --data '{"email":"a@b.example","password":"x"}'
+check "login with text/plain is 415" status_is lcsrf1 415
+check "415 is unsupported_media_type in the API's error shape" err_is "$T/lcsrf1.b" unsupported_media_type
+check "415 carries the security headers" sec_headers "$T/lcsrf1.h"
+get lcsrf2 "$URL/v1/login" --data 'email=a%40b.example&password=x'
+check "login with an HTML form type (urlencoded) is 415" status_is lcsrf2 415
+get lcsrf3 "$URL/v1/login" -F 'email=a@b.example' -F 'password=x'
+check "login with multipart/form-data is 415" status_is lcsrf3 415
+get lcsrf4 "$URL/v1/login" -H 'Content-Type:' -H 'Sec-Fetch-Site: cross-site' --data '{"email":"a@b.example","password":"x"}'
+check "login without Content-Type but Sec-Fetch-Site: cross-site is 403" status_is lcsrf4 403
+check "that 403 is csrf_cross_site in the API's error shape" err_is "$T/lcsrf4.b" csrf_cross_site
+get lcsrf5 "$URL/v1/login" -H 'Content-Type: application/json' -H 'Sec-Fetch-Site: cross-site' --data '{}'
+check "login with JSON but Sec-Fetch-Site: cross-site is 403" status_is lcsrf5 403
+get lcsrf6 "$URL/v1/login" -H 'Content-Type: application/json' -H 'Content-Type: text/plain' --data '{}'
+check "login with a JSON and a text/plain Content-Type is 415" status_is lcsrf6 415
+get lcsrf7 "$URL/v1/login" -H 'Content-Type:' --data '{}'
+check "login without Content-Type reaches dispatch" status_is lcsrf7 404
+get lcsrf8 "$URL/v1/login" -H 'Content-Type: application/json; charset=utf-8' -H 'Sec-Fetch-Site: same-origin' --data '{}'
+check "login with JSON from the same origin reaches dispatch" status_is lcsrf8 404
+get lcsrf9 "$URL/fake/echo" -H 'Content-Type: text/plain' --data 'x'
+check "text/plain without a cookie elsewhere still reaches dispatch" status_is lcsrf9 200
 
 log_step "slow clients (FC-15), with 3 s header and body deadlines"
 gw_start --header_timeout_ms=3000 --body_timeout_ms=3000

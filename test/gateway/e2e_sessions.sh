@@ -43,6 +43,22 @@ check "wrong-password 401 carries the security headers" sec_headers "$T/bad.h"
 get badjson "$URL/v1/login" -H 'Content-Type: application/json' --data '{"email":'
 check "malformed JSON body is 400" status_is badjson 400
 
+both_err_shapes() { err_is "$1" "$2" && err_is "$3" "$4"; }
+# Login CSRF: a cross-site form (or a no-cors fetch) must not log the
+# victim's browser into another account.
+get lfx1 "$URL/v1/login" -H 'Content-Type: text/plain' --data-binary @"$T/login.json"
+check "login with the right password but text/plain is 415" status_is lfx1 415
+check "the refused login sets no cookie" bash -c "! grep -qi '^set-cookie' '$T/lfx1.h'"
+get lfx2 "$URL/v1/login" -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @"$T/login.json"
+check "login as an HTML form is 415, no cookie" bash -c "[[ \$(cat '$T/lfx2.s') == 415 ]] && ! grep -qi '^set-cookie' '$T/lfx2.h'"
+get lfx3 "$URL/v1/login" -H 'Content-Type:' -H 'Sec-Fetch-Site: cross-site' --data-binary @"$T/login.json"
+check "login without a content type from another site is 403, no cookie" bash -c "[[ \$(cat '$T/lfx3.s') == 403 ]] && ! grep -qi '^set-cookie' '$T/lfx3.h'"
+get lfx4 "$URL/v1/login" -H 'Content-Type:' --data-binary @"$T/login.json"
+check "login without a content type (an API client) is 200 with the cookie" \
+	bash -c "[[ \$(cat '$T/lfx4.s') == 200 ]] && grep -qi '^set-cookie: __Host-commitopt_session=' '$T/lfx4.h'"
+check "the database's 401 and the gateway's 415 have one error shape" \
+	both_err_shapes "$T/bad.b" invalid_credentials "$T/lfx1.b" unsupported_media_type
+
 # FC-09 over HTTP: move the session's clock back instead of waiting an hour.
 sid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["session"]["id"])' "$T/me1.b" 2>/dev/null)
 age() { "$PGBIN/psql" -X -q -d "$API_DB" -c "UPDATE commitopt.sessions SET created_at = now() - interval '$1', last_activity = now() - interval '$2' WHERE session_id = '$sid'" >/dev/null; }

@@ -45,9 +45,9 @@ BEGIN
 		RETURN QUERY SELECT substring(req_path FROM '[0-9]+$')::int, json_ct,
 			'{"status":"as asked"}';
 	ELSIF req_path = '/v1/reports' THEN
-		RETURN QUERY SELECT 401, json_ct, '{"error":"unauthorized"}';
+		RETURN QUERY SELECT 401, json_ct, '{"error":{"code":"unauthorized","message":"authentication required"}}';
 	ELSE
-		RETURN QUERY SELECT 404, json_ct, '{"error":"not_found"}';
+		RETURN QUERY SELECT 404, json_ct, '{"error":{"code":"not_found","message":"no such route"}}';
 	END IF;
 END
 $$;

@@ -7,8 +7,8 @@ Usage: raw.py PORT CAFILE MODE [ARG]
   slowloris SECS   send a request line, then one header every SECS seconds
   slowbody         Content-Length: 1000000, then 1 byte a second
   flood N          N connections with half-sent headers, then GET /healthz
-Prints "STATUS nnn" for each answer, its headers in lower case, and
-"CLOSED" with the elapsed seconds when the server closed the connection.
+Prints "STATUS nnn" for each answer, its headers in lower case, "BODY" and
+its body (when it has one), and "CLOSED" with the elapsed seconds when the server closed the connection.
 """
 import socket
 import ssl
@@ -42,13 +42,26 @@ def read_all(s, limit, until=None):
 
 
 def show(data):
-    for block in data.split(b"HTTP/1.1 ")[1:]:
-        head = block.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-        lines = head.split("\r\n")
+    """Prints each answer in data, one after another: the status line, the
+    headers and Content-Length bytes of body."""
+    pos = data.find(b"HTTP/1.1 ")
+    while pos >= 0:
+        head, sep, rest = data[pos + 9:].partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
         print("STATUS", lines[0].split(" ")[0])
+        length = 0
         for line in lines[1:]:
             name, _, value = line.partition(":")
             print(name.lower() + ":" + value)
+            if name.lower() == "content-length":
+                length = int(value)
+        if length:
+            print("BODY", rest[:length].decode("latin-1"))
+        if not sep:
+            break
+        nxt = rest[length:]
+        data = nxt
+        pos = data.find(b"HTTP/1.1 ")
 
 
 def main():

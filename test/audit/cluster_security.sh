@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 commitopt_mode test
 
 role=regress_audit_tls
-password="Qz7-Harbor-Lantern-$(openssl rand -hex 8)"
+password="Qz7-Harbor-Lantern-$(test_secret)"
 failures=0
 
 check() {

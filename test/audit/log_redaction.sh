@@ -22,7 +22,7 @@ commitopt_mode test
 
 db=commitopt_log_redaction
 role=regress_log_redaction_bob4
-run=$(openssl rand -hex 4)
+run=$(test_secret 12)
 # Every secret is unique to this run, so old log lines cannot mask a leak.
 reset_pw="Pp5%tempTemp-$run"
 dup_user_pw="Dup#User7-$run"

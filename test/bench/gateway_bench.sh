@@ -35,7 +35,7 @@ done
 log_step "gateway bench: database $BENCH_DB, $conns connections"
 "$PGBIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" 2>/dev/null
 "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE $BENCH_DB"
-pw="Qz#$(openssl rand -hex 8)-7w"
+pw="Qz#$(test_secret)-7w"
 token=$("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$BENCH_DB" -v pw="$pw" <<'SQL' | tail -n 1
 SET client_min_messages = warning;
 SET log_min_duration_statement = -1;

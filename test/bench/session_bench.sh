@@ -27,7 +27,7 @@ clients=$(( $(nproc) < 8 ? $(nproc) : 8 ))
 
 # A throwaway tenant and a fresh session (well inside both time limits for
 # the length of the run).  The token stays in this script's memory.
-password="Qz%Harbor-$(openssl rand -hex 6)"
+password="Qz%Harbor-$(test_secret)"
 token=$(psql_db -At -v pw="$password" -f - <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS commitopt;

@@ -336,7 +336,7 @@ if [[ ! -f $PGSSL/server.crt ]]; then
 		rm -f server.csr ext)
 fi
 chown -R postgres:postgres "$PGSSL" 2>/dev/null
-pw=Gw1-$(openssl rand -hex 16)-Xy
+pw=Gw1-$(test_secret)-Xy
 "$PGBIN/psql" -X -q -d postgres >/dev/null <<SQL
 ALTER SYSTEM SET ssl = on;
 ALTER SYSTEM SET ssl_cert_file = '$PGSSL/server.crt';

@@ -6,7 +6,7 @@ log_step "session routes of the real api.dispatch"
 API_DB=gateway_e2e_api
 "$PGBIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $API_DB WITH (FORCE)" 2>/dev/null
 "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE $API_DB"
-api_pw="Gw#Test-$(openssl rand -hex 8)-9x"
+api_pw="Gw#Test-$(test_secret)-9x"
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$API_DB" -v pw="$api_pw" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 -- the test's own set-up must not log the password it creates

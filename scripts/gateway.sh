@@ -78,9 +78,10 @@ start() {
 	certs
 	is_running && stop
 	local db=${GATEWAY_DATABASE:-"host=$COMMITOPT_SOCKET port=$COMMITOPT_PORT dbname=$COMMITOPT_DB user=commitopt_gateway"}
-	# Bind parameters (tokens, passwords) never reach the server log.
+	# Bind parameters (tokens, passwords) never reach the server log, and
+	# no request pays for a JIT compilation (older databases of the role).
 	"$PGBIN/psql" -X -q -d postgres -c \
-		"DO \$\$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'commitopt_gateway') THEN ALTER ROLE commitopt_gateway SET log_parameter_max_length = 0; ALTER ROLE commitopt_gateway SET log_parameter_max_length_on_error = 0; END IF; END \$\$" \
+		"DO \$\$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'commitopt_gateway') THEN ALTER ROLE commitopt_gateway SET log_parameter_max_length = 0; ALTER ROLE commitopt_gateway SET log_parameter_max_length_on_error = 0; ALTER ROLE commitopt_gateway SET jit = off; END IF; END \$\$" \
 		>/dev/null 2>&1 || true
 	cat > "$GW_DIR/gateway.conf" <<CONF
 # written by scripts/gateway.sh $mode start

@@ -48,6 +48,9 @@ GRANT UPDATE (password_hash) ON commitopt.password_history TO commitopt_auth;
 -- reach the server log (FC-10), whatever log_min_duration_statement says.
 ALTER ROLE commitopt_gateway SET log_parameter_max_length = 0;
 ALTER ROLE commitopt_gateway SET log_parameter_max_length_on_error = 0;
+-- The gateway's statements are short: compiling one with JIT costs more
+-- (15 ms and up) than running it.
+ALTER ROLE commitopt_gateway SET jit = off;
 
 -- The claim, in C.  Minting is for commitopt_auth only (91_rls.sql).
 CREATE FUNCTION commitopt.claim_mint(tenant uuid, user_id uuid, role text,
@@ -279,6 +282,24 @@ BEGIN
 	IF token IS NULL OR token !~ '^[A-Za-z0-9_-]{43}$' THEN
 		RETURN;
 	END IF;
+	-- Record the activity first, if it is due, and only then take the
+	-- share lock: two requests of one session that both held the share
+	-- lock and then both updated the row would deadlock.  A concurrent
+	-- request that touched first makes the condition false here.  An
+	-- ended session is never touched back to life.
+	SELECT * INTO s FROM commitopt.sessions x
+	 WHERE x.token_hash = commitopt.token_hash(token);
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	IF now_ - s.last_activity
+	   >= current_setting('commitopt.session_touch_interval')::interval THEN
+		UPDATE commitopt.sessions x SET last_activity = now_
+		 WHERE x.tenant_id = s.tenant_id AND x.session_id = s.session_id
+		   AND now_ - x.last_activity
+			   >= current_setting('commitopt.session_touch_interval')::interval
+		   AND now_ < commitopt.session_ends_at(x.created_at, x.last_activity);
+	END IF;
 	SELECT * INTO s FROM commitopt.sessions x
 	 WHERE x.token_hash = commitopt.token_hash(token)
 	   FOR SHARE;
@@ -289,12 +310,6 @@ BEGIN
 	 WHERE u.tenant_id = s.tenant_id AND u.user_id = s.user_id AND NOT u.disabled;
 	IF NOT FOUND THEN
 		RETURN;
-	END IF;
-	IF now_ - s.last_activity
-	   >= current_setting('commitopt.session_touch_interval')::interval THEN
-		UPDATE commitopt.sessions x SET last_activity = now_
-		 WHERE x.tenant_id = s.tenant_id AND x.session_id = s.session_id;
-		s.last_activity := now_;
 	END IF;
 	ends := commitopt.session_ends_at(s.created_at, s.last_activity);
 	-- SET LOCAL rather than set_config(), which would read the value back,

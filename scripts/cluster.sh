@@ -9,7 +9,6 @@ mode=$1
 action=$2
 commitopt_mode "$mode"
 
-
 is_running() {
 	[[ -f $COMMITOPT_PGDATA/postmaster.pid ]] &&
 		as_postgres "$PGBIN/pg_ctl" -D "$COMMITOPT_PGDATA" status >/dev/null 2>&1

@@ -31,7 +31,6 @@ main) GW_PORT=$((COMMITOPT_PORT_BASE + 2)); GW_HTTP_PORT=0 ;;
 test) GW_PORT=$((COMMITOPT_PORT_BASE + 3)); GW_HTTP_PORT=$((COMMITOPT_PORT_BASE + 4)) ;;
 esac
 
-
 build() {
 	make -s -C "$COMMITOPT_SRC/gateway" commitopt-gateway
 	mkdir -p "$(dirname "$GW_BIN")"

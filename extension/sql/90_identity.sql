@@ -275,6 +275,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	now_ timestamptz := commitopt.clock_now();
+	hash bytea;
 	s commitopt.sessions;
 	must_change boolean;
 	ends timestamptz;
@@ -282,26 +283,20 @@ BEGIN
 	IF token IS NULL OR token !~ '^[A-Za-z0-9_-]{43}$' THEN
 		RETURN;
 	END IF;
+	hash := commitopt.token_hash(token);
 	-- Record the activity first, if it is due, and only then take the
 	-- share lock: two requests of one session that both held the share
-	-- lock and then both updated the row would deadlock.  A concurrent
-	-- request that touched first makes the condition false here.  An
-	-- ended session is never touched back to life.
+	-- lock and then both updated the row would deadlock.  The update
+	-- locks nothing when no touch is due; a concurrent request that
+	-- touched first makes its condition false.  An ended session is never
+	-- touched back to life.
+	UPDATE commitopt.sessions x SET last_activity = now_
+	 WHERE x.token_hash = hash
+	   AND now_ - x.last_activity
+		   >= current_setting('commitopt.session_touch_interval')::interval
+	   AND now_ < commitopt.session_ends_at(x.created_at, x.last_activity);
 	SELECT * INTO s FROM commitopt.sessions x
-	 WHERE x.token_hash = commitopt.token_hash(token);
-	IF NOT FOUND THEN
-		RETURN;
-	END IF;
-	IF now_ - s.last_activity
-	   >= current_setting('commitopt.session_touch_interval')::interval THEN
-		UPDATE commitopt.sessions x SET last_activity = now_
-		 WHERE x.tenant_id = s.tenant_id AND x.session_id = s.session_id
-		   AND now_ - x.last_activity
-			   >= current_setting('commitopt.session_touch_interval')::interval
-		   AND now_ < commitopt.session_ends_at(x.created_at, x.last_activity);
-	END IF;
-	SELECT * INTO s FROM commitopt.sessions x
-	 WHERE x.token_hash = commitopt.token_hash(token)
+	 WHERE x.token_hash = hash
 	   FOR SHARE;
 	IF NOT FOUND OR NOT (now_ < commitopt.session_ends_at(s.created_at, s.last_activity)) THEN
 		RETURN;

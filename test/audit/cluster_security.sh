@@ -68,11 +68,12 @@ verified_tls() {
 	tcp localhost "sslmode=verify-full sslrootcert=$COMMITOPT_RUN/tls/server.crt" |
 		grep -qE '^TLSv1\.[23]$'
 }
-# The handshake alone: s_client's exit status is not the point.  Security
-# level 0 lets this client offer old protocols whatever the local OpenSSL
-# configuration says, so that a refusal is the server's.
+# The handshake alone: s_client's exit status is not the point.  An empty
+# OpenSSL configuration and security level 0 let this client offer old
+# protocols whatever the machine's openssl.cnf says (a MinProtocol there
+# would stop the client before it asks), so that a refusal is the server's.
 tls_version() {
-	echo | timeout 10 openssl s_client -starttls postgres \
+	echo | OPENSSL_CONF=/dev/null timeout 10 openssl s_client -starttls postgres \
 		-connect "127.0.0.1:$COMMITOPT_PORT" "-$1" \
 		-cipher 'DEFAULT:@SECLEVEL=0' 2>&1 || true
 }

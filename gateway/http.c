@@ -17,8 +17,11 @@
  * of idle or trickling connections at little cost, the header deadline
  * frees them, and max_connections bounds the total.
  *
- * XXX: "Expect: 100-continue" is not answered; such clients wait their own
- * timeout (curl: 1 s) before sending the body.
+ * A request that says "Expect: 100-continue" gets the interim "100
+ * Continue" once its headers pass every check that needs no body (so an
+ * oversized one gets its 413 instead, before sending anything more); any
+ * other expectation is answered 417.  The interim line is the one thing
+ * written outside respond(): a 1xx answer carries no headers to secure.
  * XXX: a client that leaves while its query runs does not cancel the query;
  * the statement timeout bounds the waste.
  * XXX: no gateway-side deadline while waiting for the database: the
@@ -146,6 +149,7 @@ reason(int status)
 		case 413: return "Content Too Large";
 		case 414: return "URI Too Long";
 		case 415: return "Unsupported Media Type";
+		case 417: return "Expectation Failed";
 		case 422: return "Unprocessable Content";
 		case 429: return "Too Many Requests";
 		case 431: return "Request Header Fields Too Large";
@@ -514,6 +518,32 @@ on_header_value(http_parser *p, const char *at, size_t n)
 }
 
 /*
+ * RFC 9110 section 10.1.1: a client that expects "100-continue" waits for
+ * the interim answer before it sends the body; one without a body has
+ * nothing to wait for.  HTTP/1.0 requests cannot carry the expectation and
+ * it is ignored there, as the RFC requires.
+ */
+static int
+answer_expectation(conn *c, const http_parser *p)
+{
+	static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *expect = gw_headers_get(&c->hdrs, "expect");
+	bool		has_body;
+
+	if (expect == NULL || p->http_minor == 0)
+		return 0;
+	if (gw_headers_count(&c->hdrs, "expect") > 1 ||
+		strcasecmp(expect, "100-continue") != 0)
+		return fail(c, 417, "expectation_failed",
+					"the only expectation this server meets is 100-continue");
+	has_body = (p->flags & F_CHUNKED) ||
+		((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+	if (has_body)
+		bufferevent_write(c->bev, interim, sizeof(interim) - 1);
+	return 0;
+}
+
+/*
  * The headers are in: refuse other HTTP versions, a missing or repeated
  * Host, smuggling shapes and oversized bodies before reading any body byte.
  */
@@ -558,6 +588,8 @@ on_headers_complete(http_parser *p)
 		c->error = 413;
 		return -1;
 	}
+	if (answer_expectation(c, p) != 0)
+		return -1;
 	c->ph = PH_BODY;
 	evtimer_del(c->timer);
 	set_timer(c, gw.cfg->body_timeout_ms);

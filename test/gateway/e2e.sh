@@ -210,6 +210,28 @@ raw_check "a non-token byte in a header name is 400" 400 send 'GET /fake/echo HT
 get tokname "$URL/fake/echo" -H "X-Odd!#\$%&'*+.^_\`|~: 1"
 check "a header name of every token character passes" status_is tokname 200
 
+log_step "Expect: 100-continue"
+exp_hdr='POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nExpect: 100-continue\r\n'
+$RAW "$PORT" "$CA" expect "${exp_hdr}Content-Length: 9\r\n\r\n" '{"a":"b"}' >"$T/expect" 2>&1
+check "100-continue: the interim 100 comes before the body is sent" grep -q '^INTERIM 100$' "$T/expect"
+check "... then the body is read and answered 200" grep -q '^STATUS 200$' "$T/expect"
+$RAW "$PORT" "$CA" expect "${exp_hdr}Transfer-Encoding: chunked\r\n\r\n" $'9\r\n{"a":"b"}\r\n0\r\n\r\n' >"$T/expect-chunked" 2>&1
+check "100-continue with a chunked body: interim 100, then 200" \
+	bash -c "grep -q '^INTERIM 100$' '$T/expect-chunked' && grep -q '^STATUS 200$' '$T/expect-chunked'"
+$RAW "$PORT" "$CA" expect "${exp_hdr}Content-Length: 2000000\r\n\r\n" 'x' >"$T/expect-big" 2>&1
+check "100-continue with a body over the cap: 413 at once, no interim 100" \
+	bash -c "grep -q '^NO INTERIM$' '$T/expect-big' && grep -q '^STATUS 413$' '$T/expect-big' && ! grep -q '^STATUS 100$' '$T/expect-big'"
+$RAW "$PORT" "$CA" expect 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n' '' >"$T/expect-nobody" 2>&1
+check "100-continue without a body: the answer alone, no interim 100" \
+	bash -c "grep -q '^STATUS 200$' '$T/expect-nobody' && ! grep -q '^STATUS 100$' '$T/expect-nobody'"
+$RAW "$PORT" "$CA" expect 'POST /fake/echo HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n' '{"a":"b"}' >"$T/expect-10" 2>&1
+check "HTTP/1.0: the expectation is ignored (no interim 100), the request answered" \
+	bash -c "grep -q '^NO INTERIM$' '$T/expect-10' && grep -q '^STATUS 200$' '$T/expect-10' && ! grep -q '^STATUS 100$' '$T/expect-10'"
+raw_check "an expectation other than 100-continue is 417" 417 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}'
+check "417 is expectation_failed in the API's error shape" raw_err_is "an expectation other than 100-continue is 417" expectation_failed
+get expcurl "$URL/fake/echo" -H 'Content-Type: application/json' -H 'Expect: 100-continue' --data '{"a":"b"}'
+check "curl's Expect: 100-continue POST is answered 200" status_is expcurl 200
+
 log_step "smuggling shapes are 400 and close"
 raw_check "Content-Length with Transfer-Encoding" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
 raw_check "duplicate Content-Length" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'

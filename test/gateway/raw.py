@@ -7,6 +7,9 @@ Usage: raw.py PORT CAFILE MODE [ARG]
   slowloris SECS   send a request line, then one header every SECS seconds
   slowbody         Content-Length: 1000000, then 1 byte a second
   flood N          N connections with half-sent headers, then GET /healthz
+  expect HEAD BODY send HEAD alone, wait up to 3 s for an interim answer
+                   ("INTERIM 100" if it came, "NO INTERIM" if not), then
+                   send BODY (unless the server closed) and print the answers
 Prints "STATUS nnn" for each answer, its headers in lower case, "BODY" and
 its body (when it has one), and "CLOSED" with the elapsed seconds when the server closed the connection.
 """
@@ -124,6 +127,21 @@ def main():
         for c in held:
             c.close()
         return
+    elif mode == "expect":
+        body = sys.argv[5] if len(sys.argv) > 5 else ""
+        s = connect(port, ca)
+        s.sendall(arg.encode("latin-1").decode("unicode_escape").encode("latin-1"))
+        data, closed = read_all(s, 3, b"\r\n\r\n")
+        interim = data.startswith(b"HTTP/1.1 100 ")
+        print("INTERIM 100" if interim else "NO INTERIM")
+        if not closed:
+            try:
+                s.sendall(body.encode("latin-1"))
+                more, closed = read_all(s, 8)
+                data += more
+            except OSError:
+                closed = True
+        show(data)
     else:
         sys.exit("unknown mode " + mode)
     if closed:

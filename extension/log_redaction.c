@@ -8,9 +8,10 @@
  * "statement:" / "execute ...:" lines of log_statement, the "duration:
  * ... statement:" lines of log_min_duration_statement, the bind parameters
  * of the extended protocol in their detail, and the parameters of a
- * failing portal in the context.  Any of them can carry a password given
- * as a literal (reset_password(..., 'secret'), CREATE ROLE ... PASSWORD
- * '...') or a session token passed to api.dispatch.  Raising errors with
+ * failing portal and the JSON parser's excerpt of its input in the
+ * context.  Any of them can carry a password given as a literal
+ * (reset_password(..., 'secret'), CREATE ROLE ... PASSWORD '...') or a
+ * session token passed to api.dispatch.  Raising errors with
  * errhidestmt() in our own code cannot help when PostgreSQL itself fails
  * the statement (a duplicate role, a bad VALID UNTIL), so an emit_log_hook
  * looks at every message on its way to the log instead.
@@ -224,33 +225,48 @@ redact_statement_line(ErrorData *edata, int separators)
 }
 
 /*
- * drop_parameter_context removes from the context the lines that show
- * the values of bind parameters ("... with parameters: $1 = '...'",
- * "... parameter $1 = '...'"), keeping the others (the PL/pgSQL call
- * stack helps to debug and holds no values).
+ * Context lines that quote values: bind parameters ("... with parameters:
+ * $1 = '...'", "... parameter $1 = '...'") and the JSON parser's excerpt
+ * of its input ("JSON data, line 1: ...", which holds a request body's
+ * password when jsonb refuses a later escape).
+ */
+static bool
+context_line_quotes_values(const char *line)
+{
+	return strstr(line, "with parameters: ") != NULL ||
+		strstr(line, "parameter $") != NULL ||
+		strncmp(line, "JSON data, line ", 16) == 0;
+}
+
+/*
+ * drop_value_context removes from the context the lines that quote
+ * values, keeping the others (the PL/pgSQL call stack helps to debug and
+ * holds no values).
  */
 static void
-drop_parameter_context(ErrorData *edata)
+drop_value_context(ErrorData *edata)
 {
 	StringInfoData kept;
 	char	   *line;
 	char	   *rest;
+	bool		dropped = false;
 
-	if (edata->context == NULL ||
-		(strstr(edata->context, "with parameters: ") == NULL &&
-		 strstr(edata->context, "parameter $") == NULL))
+	if (edata->context == NULL)
 		return;
 
 	initStringInfo(&kept);
 	rest = pstrdup(edata->context);
 	while ((line = strsep(&rest, "\n")) != NULL)
 	{
-		if (strstr(line, "with parameters: ") != NULL ||
-			strstr(line, "parameter $") != NULL)
+		if (context_line_quotes_values(line))
+		{
+			dropped = true;
 			continue;
+		}
 		appendStringInfo(&kept, "%s%s", kept.len ? "\n" : "", line);
 	}
-	edata->context = kept.len ? kept.data : NULL;
+	if (dropped)
+		edata->context = kept.len ? kept.data : NULL;
 }
 
 /*
@@ -263,7 +279,7 @@ redact_secret_statement(ErrorData *edata)
 	/* the STATEMENT line of log_min_error_statement */
 	edata->hide_stmt = true;
 
-	drop_parameter_context(edata);
+	drop_value_context(edata);
 
 	/*
 	 * An internal query that quotes a literal and mentions a marker (such

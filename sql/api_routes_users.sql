@@ -94,6 +94,13 @@ SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a',
 	'{"email": "x@au-a.example", "first_name": "X", "last_name": "Y", "role": "member", "password": "Qzx7#Wvk9", "tenant_id": "x"}');
 SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a', '["not", "an", "object"]');
 SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a', '{oops');
+-- escapes that jsonb cannot store: the client's error, not a server failure
+-- (an uncaught 22P05 would also put the body, password and all, in the
+-- server log's JSON context line)
+SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a',
+	'{"email": "x@a.example", "password": "Secret#Pass-1", "x": "\u0000"}');
+SELECT status, body FROM pg_temp.req('POST', '/v1/me/password', '', :'tok_a',
+	'{"current_password": "\ud800", "new_password": "x"}');
 SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a');
 -- Invalid values: 422 naming them; an address in use (in any tenant): 409.
 SELECT status, body FROM pg_temp.req('POST', '/v1/users', '', :'tok_a',

@@ -55,6 +55,12 @@ SELECT status FROM pg_temp.call('GET', '/v1/me', :'tok_m');
 -- Reset by an admin: ended, and the new session must change the password.
 SELECT commitopt.reset_password(:'ada', :'max', 'Temp#0rary1');
 SELECT status FROM pg_temp.call('GET', '/v1/me', :'tok_m');
+-- Such a session may still end itself (a shared machine): logout works
+-- before the change, and the session is gone.
+SELECT pg_temp.login('max@sr-acme.example', 'Temp#0rary1') AS tok_gone \gset
+SELECT status, body FROM pg_temp.call('POST', '/v1/logout', :'tok_gone');
+SELECT status FROM pg_temp.call('POST', '/v1/me/password', :'tok_gone',
+	'{"current_password": "Temp#0rary1", "new_password": "Zebra#Run55"}');
 SELECT pg_temp.login('max@sr-acme.example', 'Temp#0rary1') AS tok_m \gset
 SELECT status, body -> 'error' ->> 'code' AS code FROM pg_temp.call('GET', '/v1/me', :'tok_m');
 SELECT status FROM pg_temp.call('POST', '/v1/me/password', :'tok_m',

@@ -165,12 +165,16 @@ BEGIN
 		BEGIN
 			req.body := req_body::jsonb;
 		EXCEPTION
-			WHEN invalid_text_representation THEN
-				resp := api.error(400, 'invalid_json', 'request body is not valid JSON');
 			-- nesting deep enough to exhaust the parser's stack
 			WHEN statement_too_complex OR program_limit_exceeded THEN
 				resp := api.error(400, 'invalid_json',
 								  'request body is nested too deeply');
+			-- Any other failure to read the body is the client's: bad
+			-- syntax, and escapes that jsonb cannot store (\u0000, a lone
+			-- surrogate: 22P05).  Caught here, none reaches the server
+			-- log, whose JSON context line would quote the body.
+			WHEN data_exception THEN
+				resp := api.error(400, 'invalid_json', 'request body is not valid JSON');
 		END;
 	END IF;
 
@@ -399,10 +403,12 @@ BEGIN
 END
 $$;
 
+-- A user who must change their password may still end their sessions:
+-- logging out only takes access away.
 INSERT INTO api.routes (method, pattern, handler, needs_session, during_password_change)
 VALUES ('POST', '/v1/login', 'api.login(api.request)', false, true),
-	   ('POST', '/v1/logout', 'api.logout(api.request)', true, false),
-	   ('POST', '/v1/logout-all', 'api.logout_all(api.request)', true, false),
+	   ('POST', '/v1/logout', 'api.logout(api.request)', true, true),
+	   ('POST', '/v1/logout-all', 'api.logout_all(api.request)', true, true),
 	   ('GET', '/v1/me', 'api.me(api.request)', true, false),
 	   ('POST', '/v1/me/password', 'api.change_password(api.request)', true, true),
 	   ('GET', '/v1/sessions', 'api.sessions(api.request)', true, false),

@@ -38,7 +38,13 @@ ALTER TABLE api.routes
 CREATE FUNCTION api.error_for(state text, message text, detail text DEFAULT NULL)
 RETURNS api.response LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-RETURN CASE state
+RETURN CASE
+	-- the password policy's refusal (password_policy.c) has its own code,
+	-- the one POST /v1/me/password answers too
+	WHEN state = '22023' AND message LIKE '%does not meet the password policy'
+		THEN api.error(422, 'weak_password',
+					   message || coalesce(': ' || nullif(detail, ''), ''))
+	ELSE CASE state
 	WHEN '22023' THEN api.error(422, 'invalid_value',
 								message || coalesce(': ' || nullif(detail, ''), ''))
 	WHEN '22021' THEN api.error(422, 'invalid_value', message)
@@ -47,7 +53,7 @@ RETURN CASE state
 	WHEN '55000' THEN api.error(409, 'conflict', message)
 	WHEN '42501' THEN api.error(403, 'forbidden', message)
 	WHEN 'P0002' THEN api.error(404, 'not_found', message)
-	ELSE api.error(500, 'internal', 'internal error') END;
+	ELSE api.error(500, 'internal', 'internal error') END END;
 
 -- api.url_decode(s): percent-decoding of a query string component ("+" is
 -- a space); raises 22023 on a stray "%" and 22021 on bytes that are not

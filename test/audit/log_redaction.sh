@@ -7,6 +7,7 @@
 #   - change_password with a wrong current password (and a new one)
 #   - CREATE ROLE of a role that exists, ALTER ROLE of one that does not,
 #     ALTER ROLE ... VALID UNTIL 'garbage'
+#   - a JSON literal with a password, refused by jsonb after it (\u0000)
 # first with the cluster's logging settings, then again with
 # log_statement = 'all' and log_min_duration_statement = 0; then, with
 # those settings, a console login through api.dispatch (simple protocol)
@@ -34,9 +35,10 @@ missing_role_pw="Miss#Role4-$run"
 garbage_pw="Garb#Age5-$run"
 login_pw="L0gin#Console-$run"
 prepared_pw="Prep#Ared6-$run"
+json_pw="Js0n#Escape7-$run"
 control="logredaction-control-$run"
 secrets=(reset_pw dup_user_pw wrong_current_pw new_pw role_pw dup_role_pw
-	missing_role_pw garbage_pw login_pw prepared_pw)
+	missing_role_pw garbage_pw login_pw prepared_pw json_pw)
 passed=0
 failed=0
 
@@ -124,6 +126,9 @@ provoke() {
 	q -c "alter role $role password '$garbage_pw' valid until 'garbage'"
 	# a prepared statement whose EXECUTE fails while its arguments are
 	# evaluated: the EXECUTE's own text names no secret marker
+	# a JSON document that jsonb refuses after the password (\u0000):
+	# the parser's context line quotes the document up to that point
+	q -c "SELECT '{\"password\": \"$json_pw\", \"x\": \"\\u0000\"}'::jsonb"
 	q -c "PREPARE chk(text) AS SELECT * FROM commitopt.password_check(\$1, 'a', 'b', 'c@d.example', NULL)" \
 		-c "EXECUTE chk('$prepared_pw' || (1 / 0)::text)"
 }

@@ -32,7 +32,24 @@ SELECT period AS "period",
 	   ri_utilization_pct AS "RI util. (NU) %",
 	   sp_utilization_pct AS "SP util. %"
   FROM commitopt.report(:'tenant');
-\echo Recommended Compute Savings Plan (no upfront), over the lookback window:
+-- The window each recommendation looked back over; one made before the
+-- latest simulation (whose usage was too short to recommend from) says so.
+SELECT coalesce((
+	SELECT format('Recommended Compute Savings Plan (no upfront), over the lookback window %s to %s UTC%s:',
+				  to_char(min(r.window_start), 'YYYY-MM-DD HH24:MI'),
+				  to_char(max(r.window_end), 'YYYY-MM-DD HH24:MI'),
+				  CASE WHEN max(r.window_end) <= min(s.window_start)
+					   THEN ' (from earlier usage: the latest simulated stretch is too short to recommend from)'
+					   ELSE '' END)
+	  FROM (SELECT DISTINCT ON (term_years) window_start, window_end
+			  FROM commitopt.recommendations
+			 WHERE tenant_id = :'tenant'
+			 ORDER BY term_years, recommendation_id DESC) r
+	  LEFT JOIN commitopt.simulation_runs s
+		ON s.tenant_id = :'tenant' AND s.run_id = commitopt.latest_run(:'tenant')
+	HAVING count(*) > 0),
+	'No recommendation yet (it needs at least 7 days of usage without a gap).') AS line \gset
+\echo :line
 SELECT term_years AS "term (y)", lookback_days AS "lookback (d)",
 	   hourly_commitment AS "commitment $/h",
 	   net_savings_added AS "added savings $",

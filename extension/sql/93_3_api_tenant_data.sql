@@ -55,7 +55,9 @@ BEGIN
 						   'platform', s.platform, 'tenancy', s.tenancy,
 						   'first_month', to_char(h.first_month AT TIME ZONE 'UTC', 'YYYY-MM'),
 						   'last_month', to_char(h.last_month AT TIME ZONE 'UTC', 'YYYY-MM'),
-						   'instance_hours', coalesce(h.instance_hours, 0)))
+						   -- a float sum: rounded to the microhour, so that
+						   -- three hours are 3, not 2.9999999999999982
+						   'instance_hours', trim_scale(round(coalesce(h.instance_hours, 0)::numeric, 6))))
 					  ORDER BY s.series_id), '[]')
 	  INTO rows
 	  FROM (SELECT * FROM commitopt.usage_series x

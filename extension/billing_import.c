@@ -380,6 +380,8 @@ field_text(ImportState *st, SourceField field)
 static const char *
 expected_column_name(ImportState *st, SourceField field)
 {
+	StaticAssertStmt(lengthof(field_specs) == NUM_SOURCE_FIELDS,
+					 "field_specs must list every source field, in order");
 	Assert(field_specs[field].field == field);
 	return field_specs[field].names[st->format];
 }

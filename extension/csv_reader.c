@@ -161,7 +161,9 @@ current_field(CsvReader *reader)
 
 /*
  * csv_reader_feed_line parses one physical line (with its line end, if it
- * has one).  Lines must be fed in order; line_no is the line's number.
+ * has one: LF, CRLF or a CR not followed by LF; a CRLF is never split
+ * between two calls).  Lines must be fed in order; line_no is the line's
+ * number.
  */
 void
 csv_reader_feed_line(CsvReader *reader, const char *data, size_t len,

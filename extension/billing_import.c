@@ -307,6 +307,13 @@ typedef struct TagColumn
 	char	   *key;
 } TagColumn;
 
+/* Lines of one kind that an import reports with a NOTICE at its end. */
+typedef struct LineTally
+{
+	int64		count;
+	int64		first_line;
+} LineTally;
+
 /* Everything one parse needs. */
 typedef struct ImportState
 {
@@ -321,7 +328,17 @@ typedef struct ImportState
 	TagColumn  *tag_columns;
 	int			ntag_columns;
 	int64		nlines;			/* data records */
+	int64		physical_lines; /* lines fed to the CSV parser so far */
 	int64		raw_tag_lines;	/* lines whose tags were not a JSON object */
+
+	/*
+	 * The column without which no EC2 instance-hour line can be recognised
+	 * (its expected header name), or NULL when the header has what it takes.
+	 */
+	const char *missing_usage_column;
+	LineTally	hours_inferred; /* no unit, instance-hour usage type */
+	LineTally	no_unit_not_usage;	/* EC2 usage, no unit, not instance-hours */
+	LineTally	unrecognisable; /* usage in hours, missing_usage_column */
 
 	/* the record being converted */
 	char	  **fields;
@@ -356,11 +373,41 @@ field_text(ImportState *st, SourceField field)
 	return v;
 }
 
-/* column_name names a source field's column in the file, for messages. */
+/*
+ * expected_column_name is the header name a source field has in the
+ * export's format (what a message names when the column is missing).
+ */
+static const char *
+expected_column_name(ImportState *st, SourceField field)
+{
+	StaticAssertStmt(lengthof(field_specs) == NUM_SOURCE_FIELDS,
+					 "field_specs must list every source field, in order");
+	Assert(field_specs[field].field == field);
+	return field_specs[field].names[st->format];
+}
+
+/*
+ * column_name names a source field's column in the file, for messages.
+ * Callers name only columns the file has; a missing one (colmap -1) is
+ * named by its expected header name rather than read out of bounds.
+ */
 static const char *
 column_name(ImportState *st, SourceField field)
 {
-	return st->column_names[st->colmap[field]];
+	int			col = st->colmap[field];
+
+	Assert(col >= 0);
+	if (col < 0)
+		return expected_column_name(st, field);
+	return st->column_names[col];
+}
+
+/* tally_line counts a line of a kind reported at the end of the import. */
+static void
+tally_line(LineTally *tally, int64 line_no)
+{
+	if (tally->count++ == 0)
+		tally->first_line = line_no;
 }
 
 /*
@@ -850,6 +897,7 @@ typedef struct DescriptionFacts
 	char	   *instance_type;
 	const char *platform;
 	const char *tenancy;
+	bool		spot;
 } DescriptionFacts;
 
 /* parse_focus_description fills *facts; unknowns stay NULL. */
@@ -877,6 +925,7 @@ parse_focus_description(const char *desc, DescriptionFacts *facts)
 		facts->instance_type = pnstrdup(desc, sp - desc);
 		facts->platform = platform_from_os(sp + 1, end - (sp + 1), NULL);
 		facts->tenancy = "default";
+		facts->spot = true;
 		return;
 	}
 
@@ -1182,6 +1231,21 @@ setup_header(ImportState *st, int nfields, char **fields)
 					 errmsg("missing required column \"%s\" in %s billing export",
 							name, format_names[st->format] /* focus/cur/cur2 */ )));
 	}
+
+	/*
+	 * Without the service, no line is known to be EC2; FOCUS names the
+	 * instance only in the charge description, CUR in the usage type or
+	 * instance type.
+	 */
+	if (st->colmap[SF_SERVICE] < 0)
+		st->missing_usage_column = expected_column_name(st, SF_SERVICE);
+	else if (st->format == FORMAT_FOCUS && st->colmap[SF_DESCRIPTION] < 0)
+		st->missing_usage_column = expected_column_name(st, SF_DESCRIPTION);
+	else if (st->format != FORMAT_FOCUS && st->colmap[SF_USAGE_TYPE] < 0 &&
+			 st->colmap[SF_PRODUCT_USAGE_TYPE] < 0 &&
+			 st->colmap[SF_INSTANCE_TYPE] < 0)
+		st->missing_usage_column = expected_column_name(st, SF_USAGE_TYPE);
+	csv_reader_set_column_names(&st->reader, st->column_names, st->ncolumns);
 	st->have_header = true;
 	MemoryContextSwitchTo(old);
 }
@@ -1340,9 +1404,26 @@ check_times(ImportState *st, const char *charge, TimestampTz start,
 }
 
 /*
+ * require_usage_column refuses an EC2 instance-hour usage line of an
+ * export without a column that such a line needs; the error names the
+ * column as the header should (the file has no name for it).
+ */
+static void
+require_usage_column(ImportState *st, SourceField field, const char *what)
+{
+	if (st->colmap[field] >= 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+			 errmsg("line %lld is EC2 instance usage but the export has no column \"%s\"",
+					(long long) st->line_no, expected_column_name(st, field)),
+			 errhint("Check the spelling of the %s column in the header.", what)));
+}
+
+/*
  * check_instance_usage refuses an EC2 instance-hour usage line that the
- * usage series could not count: no usage amount (column or value), a
- * negative amount, no account or no instance type.  Such a line would
+ * usage series could not count: no usage amount or account (column or
+ * value), a negative amount, no instance type.  Such a line would
  * otherwise be dropped from the usage, or make every simulation of its
  * month fail.
  */
@@ -1352,13 +1433,8 @@ check_instance_usage(ImportState *st, const char *instance_type,
 {
 	const char *account = field_text(st, SF_ACCOUNT);
 
-	if (st->colmap[SF_USAGE_AMOUNT] < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("line %lld is EC2 instance usage but the export has no column \"%s\"",
-						(long long) st->line_no,
-						field_specs[SF_USAGE_AMOUNT].names[st->format]),
-				 errhint("Check the spelling of the usage amount column in the header.")));
+	require_usage_column(st, SF_USAGE_AMOUNT, "usage amount");
+	require_usage_column(st, SF_ACCOUNT, "usage account");
 	if (amount_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1392,6 +1468,59 @@ check_instance_usage(ImportState *st, const char *instance_type,
 				 errmsg("EC2 instance usage at line %lld names no instance type",
 						(long long) st->line_no),
 				 errdetail("Neither an instance type column nor the usage type gives one.")));
+}
+
+/*
+ * derived_rate is the on-demand rate a usage line shows without a unit
+ * price: its list cost over its amount (NULL, with *isnull set, when the
+ * amount is not positive or the cost is negative: no rate is shown).
+ */
+static Datum
+derived_rate(Datum list_cost, Datum amount, bool *isnull)
+{
+	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+
+	*isnull = !DatumGetBool(DirectFunctionCall2(numeric_gt, amount, zero)) ||
+		DatumGetBool(DirectFunctionCall2(numeric_lt, list_cost, zero));
+	if (*isnull)
+		return (Datum) 0;
+	/* numeric_div pads to 16 significant digits: 0.096 not 0.0960000... */
+	return DirectFunctionCall1(numeric_trim_scale,
+							   DirectFunctionCall2(numeric_div, list_cost, amount));
+}
+
+/*
+ * check_od_rate refuses the on-demand rate of an instance-hour line that
+ * no instance has (commitopt.usage_hourly keeps rates of 0 or between
+ * IMPORT_OD_RATE_MIN and IMPORT_OD_RATE_MAX dollars an hour), naming the
+ * column it came from, or the two it was derived from.
+ */
+#define IMPORT_OD_RATE_MIN		1e-9
+#define IMPORT_OD_RATE_MAX		10000
+
+static void
+check_od_rate(ImportState *st, Datum rate, bool derived)
+{
+	double		r = DatumGetFloat8(DirectFunctionCall1(numeric_float8, rate));
+
+	if (r >= 0 && r <= IMPORT_OD_RATE_MAX && (r == 0 || r >= IMPORT_OD_RATE_MIN))
+		return;
+	if (derived)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("on-demand rate %g at line %lld is out of range: column \"%s\" is \"%s\", column \"%s\" is \"%s\"",
+						r, (long long) st->line_no,
+						column_name(st, SF_LIST_COST), shown(st, field_text(st, SF_LIST_COST)),
+						column_name(st, SF_USAGE_AMOUNT), shown(st, field_text(st, SF_USAGE_AMOUNT))),
+				 errdetail("The line is EC2 instance usage without a unit price, so its rate is its list cost over its amount; an instance-hour costs 0 or between %g and %g dollars on demand.",
+						   IMPORT_OD_RATE_MIN, (double) IMPORT_OD_RATE_MAX)));
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("on-demand rate \"%s\" in column \"%s\" at line %lld is out of range",
+					shown(st, field_text(st, SF_LIST_RATE)),
+					column_name(st, SF_LIST_RATE), (long long) st->line_no),
+			 errdetail("The line is EC2 instance usage; an instance-hour costs 0 or between %g and %g dollars on demand.",
+					   IMPORT_OD_RATE_MIN, (double) IMPORT_OD_RATE_MAX)));
 }
 
 /*
@@ -1440,6 +1569,9 @@ convert_record(ImportState *st)
 	const char *commitment_id = NULL;
 	char		commitment_type = 0;	/* 'r' RI, 's' SP */
 	bool		instance_line = false;	/* usage type names instance usage */
+	bool		ec2_usage;		/* a usage charge of AmazonEC2 */
+	bool		instance_hours; /* EC2 instance-hours (see below) */
+	bool		rate_derived = false;	/* od_rate is list cost / amount */
 	Datum		unblended;
 	bool		unblended_null;
 	bool		start_null,
@@ -1609,6 +1741,9 @@ convert_record(ImportState *st)
 			platform = df.platform;
 			tenancy = df.tenancy;
 			instance_line = (df.tenancy != NULL);
+			/* without PricingCategory, Spot is known from the description */
+			if (df.spot && pricing_category == NULL)
+				pricing_category = "Dynamic";
 		}
 	}
 	else
@@ -1646,11 +1781,36 @@ convert_record(ImportState *st)
 			pricing_category = "Standard";
 	}
 
+	/*
+	 * EC2 instance-hours are usage lines of AmazonEC2 in hours whose usage
+	 * type (CUR) or charge description (FOCUS) names instance usage, or
+	 * (CUR) that name an instance type.  A line without a unit whose usage
+	 * type or description names instance usage is in hours: AWS bills that
+	 * usage in no other unit.  Other EC2 usage without a unit cannot be
+	 * told from storage or traffic; it is counted for a NOTICE, as is
+	 * usage in hours (or EC2 usage without a unit) of an export lacking
+	 * the columns that would tell.
+	 */
+	ec2_usage = is_usage_charge(charge) && service != NULL &&
+		strcmp(service, "AmazonEC2") == 0;
+	if (ec2_usage && unit == NULL && instance_line)
+	{
+		unit = "Hrs";
+		tally_line(&st->hours_inferred, st->line_no);
+	}
+	else if (ec2_usage && unit == NULL && st->missing_usage_column == NULL)
+		tally_line(&st->no_unit_not_usage, st->line_no);
+	if (st->missing_usage_column != NULL &&
+		((ec2_usage && unit == NULL) ||
+		 (is_usage_charge(charge) && unit != NULL && strcmp(unit, "Hrs") == 0 &&
+		  (service == NULL || strcmp(service, "AmazonEC2") == 0))))
+		tally_line(&st->unrecognisable, st->line_no);
+	instance_hours = ec2_usage && unit != NULL && strcmp(unit, "Hrs") == 0 &&
+		(instance_type != NULL || instance_line);
+
 	/* usage amount; an EC2 instance-hour usage line must be countable */
 	copy_number(st, values, nulls, OA_USAGE_AMOUNT, SF_USAGE_AMOUNT);
-	if (is_usage_charge(charge) && service != NULL &&
-		strcmp(service, "AmazonEC2") == 0 && unit != NULL &&
-		strcmp(unit, "Hrs") == 0 && (instance_type != NULL || instance_line))
+	if (instance_hours)
 		check_instance_usage(st, instance_type, values[OA_USAGE_AMOUNT],
 							 nulls[OA_USAGE_AMOUNT]);
 
@@ -1666,6 +1826,16 @@ convert_record(ImportState *st)
 	copy_number(st, values, nulls, OA_NORM_FACTOR, SF_NORM_FACTOR);
 	copy_number(st, values, nulls, OA_PUBLIC_OD_COST, SF_LIST_COST);
 	copy_number(st, values, nulls, OA_OD_RATE, SF_LIST_RATE);
+	if (nulls[OA_OD_RATE] && is_usage_charge(charge) &&
+		!nulls[OA_PUBLIC_OD_COST] && !nulls[OA_USAGE_AMOUNT])
+	{
+		values[OA_OD_RATE] = derived_rate(values[OA_PUBLIC_OD_COST],
+										  values[OA_USAGE_AMOUNT],
+										  &nulls[OA_OD_RATE]);
+		rate_derived = !nulls[OA_OD_RATE];
+	}
+	if (instance_hours && !nulls[OA_OD_RATE])
+		check_od_rate(st, values[OA_OD_RATE], rate_derived);
 	set_text(st, values, nulls, OA_DESCRIPTION, description);
 	set_text(st, values, nulls, OA_PRICING_CATEGORY, pricing_category);
 
@@ -1769,12 +1939,14 @@ on_record(void *arg, int nfields, char **fields, size_t *lengths,
 }
 
 /*
- * feed_line checks one physical line and hands it to the CSV parser.  The
- * first line loses its UTF-8 byte order mark.
+ * feed_physical_line checks one physical line and hands it to the CSV
+ * parser.  The first line loses its UTF-8 byte order mark.
  */
 static void
-feed_line(ImportState *st, const char *data, size_t len, int64 line_no)
+feed_physical_line(ImportState *st, const char *data, size_t len)
 {
+	int64		line_no = ++st->physical_lines;
+
 	if (line_no == 1 && len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
 	{
 		data += 3;
@@ -1792,6 +1964,51 @@ feed_line(ImportState *st, const char *data, size_t len, int64 line_no)
 							(unsigned char) data[valid])));
 	}
 	csv_reader_feed_line(&st->reader, data, len, line_no);
+}
+
+/*
+ * line_end_length: the length of the line end at p (LF, CRLF, or a CR not
+ * followed by LF, as libcsv ends records), 0 when p starts none.  A CR
+ * that is the last byte before end ends a line: callers never cut the
+ * input between CR and LF.
+ */
+static size_t
+line_end_length(const char *p, const char *end)
+{
+	if (*p == '\n')
+		return 1;
+	if (*p == '\r')
+		return (p + 1 < end && p[1] == '\n') ? 2 : 1;
+	return 0;
+}
+
+/*
+ * feed_lines hands text that ends at a line end (or at the end of the
+ * input) to the CSV parser one physical line at a time, so that the line
+ * numbers of records and errors count the line ends of a CR-only (classic
+ * Mac) file as libcsv does.
+ */
+static void
+feed_lines(ImportState *st, const char *data, size_t len)
+{
+	const char *end = data + len;
+	const char *start = data;
+
+	for (const char *p = data; p < end;)
+	{
+		size_t		eol = line_end_length(p, end);
+
+		if (eol == 0)
+		{
+			p++;
+			continue;
+		}
+		p += eol;
+		feed_physical_line(st, start, p - start);
+		start = p;
+	}
+	if (start < end)
+		feed_physical_line(st, start, end - start);
 }
 
 /*
@@ -1820,6 +2037,53 @@ begin_import(FunctionCallInfo fcinfo, int input_encoding, bool verify_utf8)
 	return st;
 }
 
+/*
+ * report_unit_tallies says, after the last line, which usage lines were
+ * taken as instance-hours without a unit, and which were not recognised
+ * as instance-hours for want of a unit or of a column: none of them is
+ * left out of the usage series silently.
+ */
+static void
+report_unit_tallies(ImportState *st)
+{
+	const char *unit_column = expected_column_name(st, SF_UNIT);
+	const char *evidence = st->format == FORMAT_FOCUS ?
+		"charge description" : "usage type";
+	const char *no_unit = st->colmap[SF_UNIT] < 0 ?
+		psprintf("the export has no column \"%s\"", unit_column) :
+		psprintf("column \"%s\" is empty", unit_column);
+
+	if (st->hours_inferred.count > 0)
+		ereport(NOTICE,
+				(errmsg_plural("%lld EC2 usage line without a unit counted as instance-hours, at line %lld",
+							   "%lld EC2 usage lines without a unit counted as instance-hours, first at line %lld",
+							   st->hours_inferred.count,
+							   (long long) st->hours_inferred.count,
+							   (long long) st->hours_inferred.first_line),
+				 errdetail_plural("Its unit is not given (%s); its %s names instance usage, which AWS bills in hours.",
+								  "Their unit is not given (%s); their %s names instance usage, which AWS bills in hours.",
+								  st->hours_inferred.count, no_unit, evidence)));
+	if (st->no_unit_not_usage.count > 0)
+		ereport(NOTICE,
+				(errmsg_plural("%lld EC2 usage line without a unit not counted as instance-hours, at line %lld",
+							   "%lld EC2 usage lines without a unit not counted as instance-hours, first at line %lld",
+							   st->no_unit_not_usage.count,
+							   (long long) st->no_unit_not_usage.count,
+							   (long long) st->no_unit_not_usage.first_line),
+				 errdetail_plural("Its unit is not given (%s) and its %s names no instance usage; it is kept as a billed line only.",
+								  "Their unit is not given (%s) and their %s names no instance usage; they are kept as billed lines only.",
+								  st->no_unit_not_usage.count, no_unit, evidence)));
+	if (st->unrecognisable.count > 0)
+		ereport(NOTICE,
+				(errmsg_plural("%lld usage line not recognised as EC2 instance-hours, at line %lld",
+							   "%lld usage lines not recognised as EC2 instance-hours, first at line %lld",
+							   st->unrecognisable.count,
+							   (long long) st->unrecognisable.count,
+							   (long long) st->unrecognisable.first_line),
+				 errdetail("The export has no column \"%s\", which tells EC2 instance usage from other usage; such lines are kept as billed lines only.",
+						   st->missing_usage_column)));
+}
+
 /* end_import finishes parsing and refuses an export with no lines. */
 static void
 end_import(ImportState *st)
@@ -1837,6 +2101,7 @@ end_import(ImportState *st)
 		ereport(NOTICE,
 				(errmsg("tags of %lld lines are not JSON objects; kept under the key \"_raw\"",
 						(long long) st->raw_tag_lines)));
+	report_unit_tallies(st);
 	MemoryContextDelete(st->row_cxt);
 }
 
@@ -1854,7 +2119,7 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 	StringInfoData line;
 	char		buf[65536];
 	size_t		n;
-	int64		line_no = 0;
+	bool		pending_cr = false;
 
 	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
@@ -1870,25 +2135,41 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\" for reading: %m", path)));
 
+	/*
+	 * Collect whole lines (LF, CRLF or bare CR ends); a CR at the end of a
+	 * buffer waits for the next one, which says whether an LF follows.
+	 */
 	initStringInfo(&line);
 	while ((n = fread(buf, 1, sizeof(buf), file)) > 0)
 	{
 		const char *p = buf;
 		const char *end = buf + n;
 
+		if (pending_cr)
+		{
+			if (*p == '\n')
+				appendStringInfoChar(&line, *p++);
+			feed_lines(st, line.data, line.len);
+			resetStringInfo(&line);
+			pending_cr = false;
+		}
 		while (p < end)
 		{
-			const char *nl = memchr(p, '\n', end - p);
+			const char *brk = p;
 
-			if (nl == NULL)
+			while (brk < end && *brk != '\n' && *brk != '\r')
+				brk++;
+			if (brk == end || (*brk == '\r' && brk + 1 == end))
 			{
 				appendBinaryStringInfo(&line, p, end - p);
+				pending_cr = (brk < end);
 				break;
 			}
-			appendBinaryStringInfo(&line, p, nl + 1 - p);
-			feed_line(st, line.data, line.len, ++line_no);
+			brk += line_end_length(brk, end);
+			appendBinaryStringInfo(&line, p, brk - p);
+			feed_lines(st, line.data, line.len);
 			resetStringInfo(&line);
-			p = nl + 1;
+			p = brk;
 		}
 	}
 	if (ferror(file))
@@ -1896,7 +2177,7 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 				(errcode_for_file_access(),
 				 errmsg("could not read file \"%s\": %m", path)));
 	if (line.len > 0)
-		feed_line(st, line.data, line.len, ++line_no);
+		feed_lines(st, line.data, line.len);
 	FreeFile(file);
 	end_import(st);
 	return (Datum) 0;
@@ -1961,7 +2242,6 @@ commitopt_parse_billing_upload(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	Portal		portal;
 	Oid			argtypes[1] = {UUIDOID};
-	int64		line_no = 0;
 	MemoryContext line_cxt;
 
 	st = begin_import(fcinfo, GetDatabaseEncoding(), false);
@@ -1998,8 +2278,9 @@ commitopt_parse_billing_upload(PG_FUNCTION_ARGS)
 				t = DatumGetTextPP(d);
 				appendBinaryStringInfo(&buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 			}
+			/* a row is a line of the file: \copy split the file at LF */
 			appendStringInfoChar(&buf, '\n');
-			feed_line(st, buf.data, buf.len, ++line_no);
+			feed_lines(st, buf.data, buf.len);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(line_cxt);
 		}

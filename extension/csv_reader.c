@@ -6,8 +6,10 @@
  * libcsv does the RFC 4180 work (quoted fields with embedded delimiters,
  * doubled quotes and line breaks; CR, LF or CRLF line ends).  This wrapper
  * adds what an importer needs to report errors usefully: the caller feeds
- * one physical line at a time, so every record is delivered together with
- * the physical line on which it starts, and parse errors name their line.
+ * one physical line at a time (ended by LF, CRLF or a CR not followed by
+ * LF: where libcsv may end a record), so every record is delivered
+ * together with the physical line on which it starts, and parse errors
+ * name their line and, once the header is known, their column.
  *
  * libcsv allocates through palloc here, in the memory context that was
  * current at csv_reader_init, so an ERROR raised from a record callback
@@ -131,8 +133,37 @@ csv_reader_init(CsvReader *reader, CsvRecordCallback callback,
 }
 
 /*
+ * csv_reader_set_column_names lets parse errors name the column by its
+ * header name; the array must live as long as the reader.
+ */
+void
+csv_reader_set_column_names(CsvReader *reader, char **column_names,
+							int ncolumns)
+{
+	reader->column_names = column_names;
+	reader->ncolumns = ncolumns;
+}
+
+/*
+ * current_field names the field libcsv is parsing, for an error: the
+ * fields before it have been delivered to csv_reader_field.  By header
+ * name once the header is known, else by position.
+ */
+static char *
+current_field(CsvReader *reader)
+{
+	int			index = reader->record_begun ? reader->nfields : 0;
+
+	if (index < reader->ncolumns)
+		return psprintf("column \"%s\"", reader->column_names[index]);
+	return psprintf("field %d", index + 1);
+}
+
+/*
  * csv_reader_feed_line parses one physical line (with its line end, if it
- * has one).  Lines must be fed in order; line_no is the line's number.
+ * has one: LF, CRLF or a CR not followed by LF; a CRLF is never split
+ * between two calls).  Lines must be fed in order; line_no is the line's
+ * number.
  */
 void
 csv_reader_feed_line(CsvReader *reader, const char *data, size_t len,
@@ -157,8 +188,8 @@ csv_reader_feed_line(CsvReader *reader, const char *data, size_t len,
 		if (csv_error(&reader->parser) == CSV_EPARSE)
 			ereport(ERROR,
 					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-					 errmsg("malformed CSV quoting at line %lld",
-							(long long) line_no),
+					 errmsg("malformed CSV quoting in %s at line %lld",
+							current_field(reader), (long long) line_no),
 					 errdetail("A quote may only open a field, close it just before a delimiter or line end, or be doubled inside a quoted field.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -185,8 +216,8 @@ csv_reader_finish(CsvReader *reader)
 	if (rc != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("unterminated quoted field in the record starting at line %lld",
-						(long long) reader->record_line)));
+				 errmsg("unterminated quoted field in %s of the record starting at line %lld",
+						current_field(reader), (long long) reader->record_line)));
 	csv_free(&reader->parser);
 	MemoryContextDelete(reader->record_cxt);
 }

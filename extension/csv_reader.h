@@ -35,12 +35,17 @@ typedef struct CsvReader
 	int64		nrecords;
 	CsvRecordCallback callback;
 	void	   *callback_arg;
+	/* the header's column names, for messages (none until the header) */
+	char	  **column_names;
+	int			ncolumns;
 } CsvReader;
 
 extern void csv_reader_init(CsvReader *reader, CsvRecordCallback callback,
 							void *callback_arg);
 extern void csv_reader_feed_line(CsvReader *reader, const char *data,
 								 size_t len, int64 line_no);
+extern void csv_reader_set_column_names(CsvReader *reader,
+									   char **column_names, int ncolumns);
 extern void csv_reader_finish(CsvReader *reader);
 
 #endif							/* COMMITOPT_CSV_READER_H */

@@ -36,10 +36,10 @@ SELECT b = s AS unchanged FROM before b, import_state s;
 -- A date that does not exist (30 February).
 SELECT * FROM commitopt.import_billing_file(:'t', :'fx' || 'bad_date.csv', 'e');
 SELECT b = s AS unchanged FROM before b, import_state s;
--- Unterminated quoted field: the line where its record starts.
+-- Unterminated quoted field: its column and the line where its record starts.
 SELECT * FROM commitopt.import_billing_file(:'t', :'fx' || 'bad_unterminated_quote.csv', 'e');
 SELECT b = s AS unchanged FROM before b, import_state s;
--- Text after a closing quote.
+-- Text after a closing quote: its line and column.
 SELECT * FROM commitopt.import_billing_file(:'t', :'fx' || 'bad_stray_quote.csv', 'e');
 SELECT b = s AS unchanged FROM before b, import_state s;
 -- Empty file.

@@ -71,6 +71,15 @@ SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', '{line_item_usage_accou
 SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', '{line_item_usage_account_id,acct-1}'));
 SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', '{product_instance_type,"",line_item_usage_type,USE1-BoxUsage:}'));
 SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', ARRAY['line_item_usage_account_id', '1111' || chr(1) || '11111111']));
+-- ... and no account column at all: the error names the column the
+-- header lacks (it once named a column at index -1).
+SELECT * FROM pg_temp.imp(:'t', replace(:'H', 'line_item_usage_account_id,', ''),
+						  replace(:'R', '111111111111,', ''));
+-- An on-demand rate no instance has, as given, and as derived without a
+-- rate column from the list cost over a tiny amount (0.192 / 1e-6).
+SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', '{pricing_public_on_demand_rate,20000}'));
+SELECT * FROM pg_temp.imp(:'t', regexp_replace(:'H', ',[^,]*$', ''),
+						  regexp_replace(pg_temp.cur2(:'R', '{line_item_usage_amount,0.000001}'), ',[^,]*$', ''));
 -- Finding 9: an empty or null export name.
 SELECT * FROM commitopt.import_billing_upload(:'t', '');
 SELECT * FROM commitopt.import_billing_upload(:'t', NULL);

@@ -82,7 +82,9 @@ RETURN charge_type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage');
 -- exports of the tenant), for EC2 instance-hours of a known configuration,
 -- Spot excluded.  A line spanning several hours (daily CUR, date-only
 -- FOCUS) spreads its amount evenly over them; hours outside the month are
--- dropped.  od_rate is the usage-weighted average of the known line rates.
+-- dropped.  od_rate is the usage-weighted average of the known line rates
+-- (a line's rate is its unit price, or the parser's list cost / amount
+-- where the export gives none).
 -- XXX: usage billed in one period but run in another month is dropped
 -- rather than moved to that month's row.
 -- Returns the number of series written.

@@ -13,6 +13,11 @@
  * per connection enforces, by phase: the header deadline (counted from the
  * first byte of a request, or from accept, and never extended by later
  * bytes: slowloris), the body deadline, and the keep-alive idle time.
+ * The header deadline also covers the TLS handshake: a connection still
+ * without TLS when it passes is closed at once, as nothing can be sent on
+ * it.  A 408 gets only a short write deadline: a client that is too slow to
+ * send a request may also never read the answer, and must not keep its
+ * connection for the idle time.
  * There is no per-address connection cap: one event loop serves hundreds
  * of idle or trickling connections at little cost, the header deadline
  * frees them, and max_connections bounds the total.
@@ -32,8 +37,8 @@
  * Sec-Fetch-Site are not covered for that case.
  *
  * Only HTTP/1.0 and 1.1 are spoken (505 otherwise); an HTTP/1.1 request
- * must have exactly one Host, and header names only token characters
- * (400).  Requests that could be smuggled past another HTTP hop (both
+ * must have exactly one Host, header names only token characters, and no
+ * header line may be folded (400).  Requests that could be smuggled past another HTTP hop (both
  * Content-Length and Transfer-Encoding, repeated Content-Length, any
  * transfer coding but "chunked", bad chunk syntax) are answered 400 and the
  * connection is closed.
@@ -57,6 +62,7 @@
 #include <event2/listener.h>
 #include <http_parser.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 #include "pool.h"
@@ -73,6 +79,18 @@ typedef enum
 	PH_CLOSING					/* answer sent; draining before close */
 } phase;
 
+/* How far the line-folding scan has got in the current request's head. */
+typedef enum
+{
+	HEAD_BEFORE_REQUEST_LINE,	/* only empty lines so far */
+	HEAD_IN_LINE,
+	HEAD_LINE_START,			/* just after a line's LF */
+	HEAD_DONE					/* the empty line that ends the headers */
+} head_scan;
+
+/* Write deadline of a 408: enough to hand a small answer to the kernel. */
+#define TIMED_OUT_ANSWER_MS 2000
+
 typedef struct conn
 {
 	struct bufferevent *bev;
@@ -87,6 +105,7 @@ typedef struct conn
 	gw_buf		hname;
 	gw_buf		hval;
 	bool		in_value;
+	head_scan	scan;
 	gw_headers	hdrs;
 	size_t		header_bytes;
 	gw_buf		body;
@@ -192,6 +211,7 @@ begin_request(conn *c)
 	gw_buf_reset(&c->body);
 	gw_headers_free(&c->hdrs);
 	c->in_value = false;
+	c->scan = HEAD_BEFORE_REQUEST_LINE;
 	c->header_bytes = 0;
 	c->error = 0;
 	c->errcode = NULL;
@@ -888,6 +908,49 @@ parse_failed(conn *c)
 	}
 }
 
+/*
+ * Obsolete line folding (RFC 9112 section 5.2): a header line that starts
+ * with a space or tab continues the previous line's value.  RFC 9112 lets a
+ * server refuse it, and it is refused because another hop may read such a
+ * header differently.  libhttp-parser 2.9 accepts it without telling:
+ * "X-A: b\r\n c" arrives as a second on_header_value call " c", which a
+ * value split across two reads ("b" then " c") also produces, and for
+ * "X-A:\r\n c" the fold is swallowed as leading whitespace (one call, "c").
+ * So the bytes of the request head are scanned before the parser sees
+ * them: a line start (after the request line and before the empty line
+ * that ends the head) followed by a space or tab is a fold.  Empty lines
+ * before the request line are skipped, as the parser skips them.  Returns
+ * true when a fold is found; the scan state carries over between reads.
+ */
+static bool
+finds_line_folding(conn *c, const char *data, size_t n)
+{
+	for (size_t i = 0; i < n && c->scan != HEAD_DONE; i++)
+	{
+		char		ch = data[i];
+
+		switch (c->scan)
+		{
+			case HEAD_BEFORE_REQUEST_LINE:
+				if (ch != '\r' && ch != '\n')
+					c->scan = HEAD_IN_LINE;
+				break;
+			case HEAD_IN_LINE:
+				if (ch == '\n')
+					c->scan = HEAD_LINE_START;
+				break;
+			case HEAD_LINE_START:
+				if (ch == ' ' || ch == '\t')
+					return true;
+				c->scan = (ch == '\r' || ch == '\n') ? HEAD_DONE : HEAD_IN_LINE;
+				break;
+			case HEAD_DONE:
+				break;
+		}
+	}
+	return false;
+}
+
 /* Feeds buffered input to the parser until a request is complete. */
 static void
 process_input(conn *c)
@@ -902,6 +965,14 @@ process_input(conn *c)
 
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
+		if (finds_line_folding(c, v.iov_base, v.iov_len))
+		{
+			evbuffer_drain(in, evbuffer_get_length(in));
+			fail(c, 400, "obsolete_line_folding",
+				 "a header line may not begin with a space or tab (obsolete line folding)");
+			parse_failed(c);
+			return;
+		}
 		n = http_parser_execute(&c->parser, &gw.settings, v.iov_base,
 								v.iov_len);
 		e = HTTP_PARSER_ERRNO(&c->parser);
@@ -994,9 +1065,19 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (c->ph)
 	{
 		case PH_HEADERS:
+			if (c->tls &&
+				!SSL_is_init_finished(bufferevent_openssl_get_ssl(c->bev)))
+			{
+				/* no TLS yet, so no way to send a 408 */
+				conn_free(c);
+				break;
+			}
+			/* FALLTHROUGH */
 		case PH_BODY:
 			respond_error(c, 408, "request_timeout",
 						  "the request was not received in time", true);
+			evtimer_del(c->timer);
+			set_timer(c, TIMED_OUT_ANSWER_MS);
 			break;
 		case PH_DB:
 			set_timer(c, 1000); /* the statement timeout bounds this */

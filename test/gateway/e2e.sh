@@ -209,6 +209,24 @@ raw_check "a tab between header name and colon is 400" 400 send 'GET /fake/echo 
 raw_check "a non-token byte in a header name is 400" 400 send 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nX-A@b: c\r\n\r\n'
 get tokname "$URL/fake/echo" -H "X-Odd!#\$%&'*+.^_\`|~: 1"
 check "a header name of every token character passes" status_is tokname 200
+# Obsolete line folding (RFC 9112 section 5.2): refused, not joined.
+raw_check "a header folded with a space is 400" 400 send 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\r\n\r\n'
+check "a folded header is obsolete_line_folding in the API's error shape" raw_err_is "a header folded with a space is 400" obsolete_line_folding
+raw_check "a header folded with a tab is 400" 400 send 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nX-A: b\r\n\tc\r\n\r\n'
+check "the tab fold is obsolete_line_folding" raw_err_is "a header folded with a tab is 400" obsolete_line_folding
+raw_check "a fold after an empty value is 400" 400 send 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nAuthorization:\r\n Bearer x\r\n\r\n'
+check "the fold after an empty value is obsolete_line_folding" raw_err_is "a fold after an empty value is 400" obsolete_line_folding
+# the fold arrives in a later read than the line it continues
+raw_check "a fold sent after a pause is 400" 400 expect 'GET /fake/echo HTTP/1.1\r\nHost: x\r\nX-A: b\r\n' $' c\r\n\r\n'
+check "the late fold is obsolete_line_folding" raw_err_is "a fold sent after a pause is 400" obsolete_line_folding
+# (an empty line before the request line is skipped, RFC 9112 section 2.2)
+multi="several headers, spaces and tabs inside values, an empty value: 200"
+raw_check "$multi" 200 send '\r\nGET /fake/echo HTTP/1.1\r\nHost: x\r\nX-A: b c\r\nX-B:\tv\t w\r\nX-C:\r\nX-D:  e\r\nConnection: close\r\n\r\n'
+check "those values reach dispatch intact" python3 -c '
+import json, sys
+body = open(sys.argv[1]).read().split("BODY ", 1)[1].splitlines()[0]
+h = json.loads(body)["headers"]
+sys.exit(0 if [h.get(k) for k in ("x-a", "x-b", "x-c", "x-d")] == ["b c", "v\t w", "", "e"] else 1)' "$T/$multi.raw"
 
 log_step "Expect: 100-continue"
 exp_hdr='POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nExpect: 100-continue\r\n'
@@ -238,7 +256,7 @@ raw_check "duplicate Content-Length" 400 send 'POST /fake/echo HTTP/1.1\r\nHost:
 raw_check "Transfer-Encoding other than chunked" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
 raw_check "malformed chunk size" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'
 check "a malformed request keeps its code (malformed_request), in the API's error shape" raw_err_is "malformed chunk size" malformed_request
-raw_check "bare CR in a header line" 400 send 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\rX\r\n\r\n'
+raw_check "bare CR in a header line" 400 send 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: b\rX\r\n\r\n'
 raw_check "NUL in the body" 400 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 3\r\n\r\na\x00b'
 $RAW "$PORT" "$CA" send 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /fake/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >"$T/pipe" 2>&1
 check "pipelined requests are both answered, in order" bash -c "[[ \$(grep -c '^STATUS 200' '$T/pipe') == 2 ]]"
@@ -295,6 +313,13 @@ $RAW "$PORT" "$CA" flood 500 >"$T/flood" 2>&1
 took=$(grep '^ANSWERED' "$T/flood" | cut -d' ' -f2)
 check "500 half-open connections: a normal request is answered in < 1 s" \
 	bash -c "grep -q '^STATUS 200' '$T/flood' && awk 'BEGIN{exit !($took < 1.0)}'"
+# Connections that never finish TLS cannot be sent a 408: they must go at
+# the header deadline, not linger for the idle time (60 s).
+$RAW "$PORT" "$CA" silent 60 >"$T/silent.raw" 2>&1
+check "60 connections without TLS (silent, partial or stalled ClientHello) closed by the 3 s header deadline ($(tr '\n' ' ' <"$T/silent.raw")<= 5.5 s)" \
+	raw_closed_within silent 5.5
+get after_silent "$URL/healthz"
+check "/healthz answers after them" status_is after_silent 200
 
 log_step "pool queue, statement timeout"
 gw_start --pool_size=1 --queue_size=1 --statement_timeout_ms=1500

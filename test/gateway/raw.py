@@ -7,12 +7,19 @@ Usage: raw.py PORT CAFILE MODE [ARG]
   slowloris SECS   send a request line, then one header every SECS seconds
   slowbody         Content-Length: 1000000, then 1 byte a second
   flood N          N connections with half-sent headers, then GET /healthz
+  silent N         N plain TCP connections that never complete TLS: most
+                   send nothing, the others part of a ClientHello, a whole
+                   ClientHello and then nothing, a bare record-header
+                   fragment, or bytes that are not TLS; waits (up to 30 s) for the server to close
+                   them all and prints "CLOSED" with the elapsed seconds of
+                   the last, or "OPEN k" with how many it still holds
   expect HEAD BODY send HEAD alone, wait up to 3 s for an interim answer
                    ("INTERIM 100" if it came, "NO INTERIM" if not), then
                    send BODY (unless the server closed) and print the answers
 Prints "STATUS nnn" for each answer, its headers in lower case, "BODY" and
 its body (when it has one), and "CLOSED" with the elapsed seconds when the server closed the connection.
 """
+import select
 import socket
 import ssl
 import sys
@@ -23,6 +30,49 @@ def connect(port, ca):
     ctx = ssl.create_default_context(cafile=ca)
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     return ctx.wrap_socket(s, server_hostname="localhost")
+
+
+def client_hello():
+    """The first flight of a real TLS handshake (a ClientHello)."""
+    ctx = ssl.create_default_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def silent(port, n, limit):
+    """Opens n connections that never finish a TLS handshake; returns the
+    seconds until the server had closed the last one, or None with the
+    number still open after limit seconds."""
+    hello = client_hello()
+    openings = [b"", b"", hello[:len(hello) // 2], hello, b"\x16\x03",
+                b"\x00garbage"]
+    socks = []
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(openings[i % len(openings)])
+        socks.append(s)
+    t0 = time.time()
+    last = 0.0
+    open_socks = set(socks)
+    while open_socks and time.time() - t0 < limit:
+        ready, _, _ = select.select(list(open_socks), [], [], 0.1)
+        for s in ready:
+            try:
+                chunk = s.recv(65536)  # a ServerHello, or the close
+            except OSError:
+                chunk = b""
+            if not chunk:
+                open_socks.discard(s)
+                s.close()
+                last = time.time() - t0
+    for s in open_socks:
+        s.close()
+    return (None, len(open_socks)) if open_socks else (last, 0)
 
 
 def read_all(s, limit, until=None):
@@ -126,6 +176,13 @@ def main():
         print("ANSWERED %.3f" % (time.time() - t0))
         for c in held:
             c.close()
+        return
+    elif mode == "silent":
+        took, still_open = silent(port, int(arg), 30)
+        if still_open:
+            print("OPEN %d" % still_open)
+            return
+        print("CLOSED %.1f" % took)
         return
     elif mode == "expect":
         body = sys.argv[5] if len(sys.argv) > 5 else ""

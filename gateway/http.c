@@ -512,6 +512,8 @@ on_header_field(http_parser *p, const char *at, size_t n)
 {
 	conn	   *c = p->data;
 
+	if (c->ph == PH_BODY)
+		return count_header_bytes(c, n);	/* a trailer: see below */
 	if (c->in_value && finish_header(c) != 0)
 		return -1;
 	c->in_value = false;
@@ -525,11 +527,20 @@ on_header_field(http_parser *p, const char *at, size_t n)
 	return 0;
 }
 
+/*
+ * The parser reports a chunked body's trailer fields through the same
+ * callbacks as headers.  They are counted against the header allowance
+ * and discarded (RFC 9110 section 6.5.1 lets a recipient do so): checked
+ * rules such as a single Host, and the CSRF rule's Content-Type, apply to
+ * the header section, and a trailer must not add to it afterwards.
+ */
 static int
 on_header_value(http_parser *p, const char *at, size_t n)
 {
 	conn	   *c = p->data;
 
+	if (c->ph == PH_BODY)
+		return count_header_bytes(c, n);
 	c->in_value = true;
 	if (count_header_bytes(c, n) != 0)
 		return -1;

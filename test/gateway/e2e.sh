@@ -187,6 +187,9 @@ check "a chunk over the cap is refused at its header, not at the body deadline" 
 raw_check "a second chunk over what is left of the cap is 413" 413 send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nfffff\r\nabc'
 $RAW "$PORT" "$CA" send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n' >"$T/chunked-ok" 2>&1
 check "a small chunked body is still answered 200" grep -q '^STATUS 200' "$T/chunked-ok"
+$RAW "$PORT" "$CA" send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-Trailer-Field: sneaked\r\nHost: other\r\n\r\n' >"$T/chunked-trailer" 2>&1
+check "trailer fields of a chunked body are discarded (answered 200, none reaches dispatch)" \
+	bash -c "grep -q '^STATUS 200' '$T/chunked-trailer' && grep -q '\"body\": \"abc\"' '$T/chunked-trailer' && ! grep -qi 'sneaked\|other' '$T/chunked-trailer'"
 get post "$URL/fake/echo" -H 'Content-Type: application/json' --data-binary '{"x":"é"}'
 check "a normal body reaches dispatch" bash -c "grep -q '\"body\": \"{\\\\\\\\\"x\\\\\\\\\": \\\\\\\\\"é\\\\\\\\\"}\"' '$T/post.b' || grep -q 'é' '$T/post.b'"
 

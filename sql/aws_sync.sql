@@ -289,20 +289,21 @@ SELECT count(*) AS leaks FROM commitopt.jobs
 -- Nor the server log: not the platform's secret key, not a session token
 -- the fake issued, not the external ID.
 -- (the log collector writes to the run directory's log/, older set-ups to
--- postgresql.log beside the data directory; both are read)
+-- postgresql.log beside the data directory; both are read, as bytes: a
+-- log may hold a byte that is not UTF-8, quoted from some bad input)
 \set rundir :datadir '/..'
 CREATE TEMP TABLE server_log AS
-SELECT string_agg(pg_read_file(f), '') AS text
+SELECT string_agg(pg_read_binary_file(f), ''::bytea) AS bytes
   FROM (SELECT :'rundir' || '/log/' || l AS f
 		  FROM pg_ls_dir(:'rundir' || '/log', true, false) l
 		UNION ALL
 		SELECT :'rundir' || '/postgresql.log'
 		 WHERE pg_stat_file(:'rundir' || '/postgresql.log', true) IS NOT NULL) files;
-SELECT position('AWS clock differs' IN text) > 0 AS log_has_this_test,
-	   position(split_part(split_part(pg_read_file(:'credfile'), 'aws_secret_access_key = ', 2), E'\n', 1)
-				IN text) = 0 AS platform_secret_absent,
-	   position('FAKE-SESSION-' IN text) = 0 AS session_tokens_absent,
-	   position(:'external_id' IN text) = 0 AS external_id_absent
+SELECT position(convert_to('AWS clock differs', 'UTF8') IN bytes) > 0 AS log_has_this_test,
+	   position(convert_to(split_part(split_part(pg_read_file(:'credfile'), 'aws_secret_access_key = ', 2), E'\n', 1), 'UTF8')
+				IN bytes) = 0 AS platform_secret_absent,
+	   position(convert_to('FAKE-SESSION-', 'UTF8') IN bytes) = 0 AS session_tokens_absent,
+	   position(convert_to(:'external_id', 'UTF8') IN bytes) = 0 AS external_id_absent
   FROM server_log;
 
 -- Clean up: the fake and the database settings.

@@ -83,3 +83,14 @@ SELECT s.instance_type, s.platform, s.tenancy, s.availability_zone,
 	   round(h.od_rate, 4) AS od_rate
   FROM commitopt.usage_hourly h JOIN commitopt.usage_series s USING (tenant_id, series_id)
  WHERE h.tenant_id = :'t2' ORDER BY 2;
+
+-- A line run across the end of its billing month: the hour in April is
+-- dropped with the rest of such usage, so the known usage (and the window
+-- the job simulates) ends with March, not an hour into April.
+SELECT commitopt.ensure_tenant('import-month-edge', 'Import: month edge') AS te \gset
+SELECT * FROM commitopt.import_billing_file(:'te', :'fx' || 'focus_month_edge.csv', 'edge');
+SELECT covered_from, covered_to FROM commitopt.usage_coverage WHERE tenant_id = :'te';
+SELECT * FROM commitopt.usage_extent(:'te');
+SELECT commitopt.simulate(:'te') > 0 AS simulated;
+SELECT window_start, window_end FROM commitopt.simulation_runs
+ WHERE tenant_id = :'te' AND run_id = commitopt.latest_run(:'te');

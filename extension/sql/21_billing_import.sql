@@ -315,19 +315,26 @@ BEGIN
 	  FROM pg_temp.import_staging s
 	  JOIN pg_temp.import_periods ip ON ip.billing_period_start = s.period;
 
-	-- Usage known: the span of the usage lines of each imported period.
+	-- Usage known: the span of the usage lines of each imported period,
+	-- within that period (usage run outside its billing month is dropped,
+	-- so its hours are not known).
 	DELETE FROM commitopt.usage_coverage uc
 	 WHERE uc.tenant_id = tenant
 	   AND uc.source IN (SELECT 'import:' || export || ':' || to_char(ip.billing_period_start AT TIME ZONE 'UTC', 'YYYY-MM')
 						   FROM pg_temp.import_periods ip);
 	INSERT INTO commitopt.usage_coverage (tenant_id, source, covered_from, covered_to)
 	SELECT tenant, 'import:' || export || ':' || to_char(s.period AT TIME ZONE 'UTC', 'YYYY-MM'),
-		   min(s.usage_start),
-		   greatest(max(coalesce(s.usage_end, s.usage_start + interval '1 hour')),
-					min(s.usage_start) + interval '1 hour')
+		   greatest(min(s.usage_start), s.period),
+		   least(greatest(max(coalesce(s.usage_end, s.usage_start + interval '1 hour')),
+						  min(s.usage_start) + interval '1 hour'),
+				 pe.period_end)
 	  FROM pg_temp.import_staging s
+	 CROSS JOIN LATERAL (SELECT (s.period AT TIME ZONE 'UTC' + interval '1 month')
+								AT TIME ZONE 'UTC' AS period_end) pe
 	 WHERE commitopt.is_usage_charge(s.charge_type) AND s.usage_start IS NOT NULL
-	 GROUP BY s.period;
+	   AND s.usage_start < pe.period_end
+	   AND coalesce(s.usage_end, s.usage_start + interval '1 hour') > s.period
+	 GROUP BY s.period, pe.period_end;
 
 	-- Owners of commitments are accounts of the tenant.
 	INSERT INTO commitopt.aws_accounts (tenant_id, account_id)

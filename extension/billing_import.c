@@ -1502,8 +1502,18 @@ static void
 check_od_rate(ImportState *st, Datum rate, bool derived)
 {
 	double		r = DatumGetFloat8(DirectFunctionCall1(numeric_float8, rate));
+	/* compared as numeric, as the table's CHECK compares: no float rounding */
+	Datum		lowest = DirectFunctionCall1(float8_numeric,
+											 Float8GetDatum(IMPORT_OD_RATE_MIN));
+	Datum		highest = DirectFunctionCall1(int4_numeric,
+											  Int32GetDatum(IMPORT_OD_RATE_MAX));
+	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	int			vs_zero = DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, zero));
 
-	if (r >= 0 && r <= IMPORT_OD_RATE_MAX && (r == 0 || r >= IMPORT_OD_RATE_MIN))
+	if (vs_zero == 0 ||
+		(vs_zero > 0 &&
+		 DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, lowest)) >= 0 &&
+		 DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, highest)) <= 0))
 		return;
 	if (derived)
 		ereport(ERROR,
@@ -1826,7 +1836,8 @@ convert_record(ImportState *st)
 	copy_number(st, values, nulls, OA_NORM_FACTOR, SF_NORM_FACTOR);
 	copy_number(st, values, nulls, OA_PUBLIC_OD_COST, SF_LIST_COST);
 	copy_number(st, values, nulls, OA_OD_RATE, SF_LIST_RATE);
-	if (nulls[OA_OD_RATE] && is_usage_charge(charge) &&
+	/* only instance-hours are simulated, so only their rate is derived */
+	if (nulls[OA_OD_RATE] && instance_hours &&
 		!nulls[OA_PUBLIC_OD_COST] && !nulls[OA_USAGE_AMOUNT])
 	{
 		values[OA_OD_RATE] = derived_rate(values[OA_PUBLIC_OD_COST],

@@ -117,6 +117,7 @@ typedef struct conn
 	bool		keep_alive;
 	bool		close_after;
 	bool		head;			/* HEAD: no body in the answer */
+	bool		persistent;		/* the header section allows keep-alive */
 	struct timespec t0;
 	char		reqid[33];
 	char		method[24];
@@ -590,6 +591,12 @@ on_headers_complete(http_parser *p)
 	snprintf(c->method, sizeof(c->method), "%s",
 			 http_method_str((enum http_method) p->method));
 	c->head = p->method == HTTP_HEAD;
+	/*
+	 * Decided now: the parser would let a trailer's Connection field change
+	 * its answer, and trailers must not control the connection (RFC 9110
+	 * section 6.5.1).
+	 */
+	c->persistent = http_should_keep_alive(p);
 
 	/* the parser reads any digit.digit; only 1.0 and 1.1 are spoken here */
 	if (p->http_major != 1 || p->http_minor > 1)
@@ -770,7 +777,7 @@ handle_request(conn *c)
 	evtimer_del(c->timer);
 	bufferevent_disable(c->bev, EV_READ);
 	c->ph = PH_DB;
-	c->keep_alive = http_should_keep_alive(&c->parser) && !gw.shutting_down;
+	c->keep_alive = c->persistent && !gw.shutting_down;
 
 	if (!c->tls)
 	{

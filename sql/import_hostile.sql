@@ -80,6 +80,10 @@ SELECT * FROM pg_temp.imp(:'t', replace(:'H', 'line_item_usage_account_id,', '')
 SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', '{pricing_public_on_demand_rate,20000}'));
 SELECT * FROM pg_temp.imp(:'t', regexp_replace(:'H', ',[^,]*$', ''),
 						  regexp_replace(pg_temp.cur2(:'R', '{line_item_usage_amount,0.000001}'), ',[^,]*$', ''));
+-- ... bounds compared exactly, not as floats: a hair over 10000, a hair
+-- under 1e-9.
+SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', '{pricing_public_on_demand_rate,10000.000000000000001}'));
+SELECT * FROM pg_temp.imp(:'t', :'H', pg_temp.cur2(:'R', '{pricing_public_on_demand_rate,0.00000000099999999999999999}'));
 -- Finding 9: an empty or null export name.
 SELECT * FROM commitopt.import_billing_upload(:'t', '');
 SELECT * FROM commitopt.import_billing_upload(:'t', NULL);
@@ -128,3 +132,17 @@ SELECT upload_session, line FROM commitopt.billing_upload WHERE tenant_id = :'t'
 -- kept lines (there are none).
 SELECT * FROM commitopt.import_billing_upload(:'t', 'hostile');
 DELETE FROM commitopt.billing_upload WHERE tenant_id = :'t';
+
+-- Accepted with care, in a tenant of their own:
+-- a usage line that is no instance-hour (EBS storage) gets no derived rate,
+-- however large list cost over amount would be (1e14 / 1e-20);
+-- two lines of one series at 0 and 1e-9 $/h average to a sliver that the
+-- hourly table keeps as 1e-9.
+SELECT commitopt.ensure_tenant('import-hostile-rates', 'Hostile import: rates') AS tr \gset
+SELECT * FROM pg_temp.imp(:'tr', regexp_replace(:'H', ',[^,]*$', ''),
+	regexp_replace(pg_temp.cur2(:'R', '{line_item_usage_type,USE1-EBS:VolumeUsage.gp2,product_instance_type,"",line_item_operation,CreateVolume-Gp2,pricing_unit,GB-Mo,line_item_usage_amount,1e-20,pricing_public_on_demand_cost,1e14}'), ',[^,]*$', ''));
+SELECT line_no, usage_type, od_rate FROM commitopt.billing_line_items WHERE tenant_id = :'tr';
+SELECT * FROM pg_temp.imp(:'tr', :'H',
+	pg_temp.cur2(:'R', '{pricing_public_on_demand_rate,0}'),
+	pg_temp.cur2(:'R', '{pricing_public_on_demand_rate,0.000000001,line_item_usage_start_date,2025-01-15T11:00:00Z,line_item_usage_end_date,2025-01-15T12:00:00Z}'));
+SELECT od_rate FROM commitopt.usage_hourly WHERE tenant_id = :'tr';

@@ -42,7 +42,8 @@ SELECT line_no, unit, pricing_category, instance_type
 -- Legacy CUR without pricing/unit nor pricing/publicOnDemandRate: the
 -- BoxUsage lines (1 + 0.5 hours) are instance-hours; their rate is
 -- publicOnDemandCost / UsageAmount = 0.096 / 1 = 0.048 / 0.5 = 0.096.
--- The EBS and data transfer lines are reported.
+-- The EBS and data transfer lines are reported, and get no rate (only
+-- instance-hours are simulated).
 SELECT commitopt.ensure_tenant('import-missing-columns-cur', 'Import: CUR without unit') AS tc \gset
 SELECT * FROM commitopt.import_billing_file(:'tc', :'fx' || 'cur_no_unit.csv', 'cur-no-unit');
 SELECT * FROM pg_temp.series(:'tc');

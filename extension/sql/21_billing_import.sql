@@ -141,11 +141,19 @@ BEGIN
 		  FROM lines, generate_series(first_hour, first_hour + span - 1) AS h
 		 WHERE h >= 0 AND h < nhours
 		 GROUP BY series_id, h
-	), rates AS (
+	), averages AS (
 		SELECT series_id,
 			   sum(usage_amount * od_rate) FILTER (WHERE od_rate IS NOT NULL)
 			   / nullif(sum(usage_amount) FILTER (WHERE od_rate IS NOT NULL), 0) AS od_rate
 		  FROM lines GROUP BY series_id
+	), rates AS (
+		-- each line's rate is 0 or at least 1e-9 (the importer checks), but
+		-- an average of 0 and 1e-9 is not: such a sliver goes to the
+		-- nearest rate the table keeps
+		SELECT series_id,
+			   CASE WHEN od_rate > 0 AND od_rate < 1e-9 THEN round(od_rate, 9)
+					ELSE od_rate END AS od_rate
+		  FROM averages
 	)
 	INSERT INTO commitopt.usage_hourly (tenant_id, series_id, period_start, amounts, od_rate)
 	SELECT tenant, r.series_id, period,

@@ -188,6 +188,9 @@ raw_check "a second chunk over what is left of the cap is 413" 413 send 'POST /f
 $RAW "$PORT" "$CA" send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n' >"$T/chunked-ok" 2>&1
 check "a small chunked body is still answered 200" grep -q '^STATUS 200' "$T/chunked-ok"
 $RAW "$PORT" "$CA" send 'POST /fake/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-Trailer-Field: sneaked\r\nHost: other\r\n\r\n' >"$T/chunked-trailer" 2>&1
+$RAW "$PORT" "$CA" send 'POST /fake/echo HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/trailer-conn" 2>&1
+check "a trailer's Connection field does not keep an HTTP/1.0 connection open (one answer, then closed)" \
+	bash -c "[[ \$(grep -c '^STATUS 200' '$T/trailer-conn') == 1 ]] && grep -q '^CLOSED' '$T/trailer-conn'"
 check "trailer fields of a chunked body are discarded (answered 200, none reaches dispatch)" \
 	bash -c "grep -q '^STATUS 200' '$T/chunked-trailer' && grep -q '\"body\": \"abc\"' '$T/chunked-trailer' && ! grep -qi 'sneaked\|other' '$T/chunked-trailer'"
 get post "$URL/fake/echo" -H 'Content-Type: application/json' --data-binary '{"x":"é"}'

@@ -94,9 +94,15 @@ database = "$db"
 log_file = $GW_LOG
 CONF
 	chown postgres:postgres "$GW_DIR/gateway.conf" 2>/dev/null || true
+	# The supervising runuser must not hold the caller's output open either
+	# (`make start | tail` would wait for the gateway to stop): both write
+	# to stderr.log, which postgres must be able to append to.
+	touch "$GW_DIR/stderr.log"
+	chown postgres:postgres "$GW_DIR/stderr.log" 2>/dev/null || true
 	# shellcheck disable=SC2086
 	as_postgres bash -c 'echo $$ > "$1"; err=$2; shift 2; exec "$@" </dev/null >>"$err" 2>&1' \
-		_ "$GW_PID" "$GW_DIR/stderr.log" ${GATEWAY_WRAPPER:-} "$GW_BIN" --config="$GW_DIR/gateway.conf" "$@" &
+		_ "$GW_PID" "$GW_DIR/stderr.log" ${GATEWAY_WRAPPER:-} "$GW_BIN" --config="$GW_DIR/gateway.conf" "$@" \
+		</dev/null >>"$GW_DIR/stderr.log" 2>&1 &
 	local i
 	for ((i = 0; i < 200; i++)); do
 		if curl -s -o /dev/null --cacert "$GW_DIR/ca.crt" \

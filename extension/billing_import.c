@@ -340,6 +340,11 @@ typedef struct ImportState
 	LineTally	no_unit_not_usage;	/* EC2 usage, no unit, not instance-hours */
 	LineTally	unrecognisable; /* usage in hours, missing_usage_column */
 
+	/* numeric constants of the rate checks, made once per import */
+	Datum		numeric_zero;
+	Datum		od_rate_lowest;
+	Datum		od_rate_highest;
+
 	/* the record being converted */
 	char	  **fields;
 	size_t	   *lengths;
@@ -1476,9 +1481,9 @@ check_instance_usage(ImportState *st, const char *instance_type,
  * amount is not positive or the cost is negative: no rate is shown).
  */
 static Datum
-derived_rate(Datum list_cost, Datum amount, bool *isnull)
+derived_rate(ImportState *st, Datum list_cost, Datum amount, bool *isnull)
 {
-	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	Datum		zero = st->numeric_zero;
 
 	*isnull = !DatumGetBool(DirectFunctionCall2(numeric_gt, amount, zero)) ||
 		DatumGetBool(DirectFunctionCall2(numeric_lt, list_cost, zero));
@@ -1501,20 +1506,17 @@ derived_rate(Datum list_cost, Datum amount, bool *isnull)
 static void
 check_od_rate(ImportState *st, Datum rate, bool derived)
 {
-	double		r = DatumGetFloat8(DirectFunctionCall1(numeric_float8, rate));
 	/* compared as numeric, as the table's CHECK compares: no float rounding */
-	Datum		lowest = DirectFunctionCall1(float8_numeric,
-											 Float8GetDatum(IMPORT_OD_RATE_MIN));
-	Datum		highest = DirectFunctionCall1(int4_numeric,
-											  Int32GetDatum(IMPORT_OD_RATE_MAX));
-	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
-	int			vs_zero = DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, zero));
+	int			vs_zero = DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate,
+															st->numeric_zero));
+	double		r;
 
 	if (vs_zero == 0 ||
 		(vs_zero > 0 &&
-		 DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, lowest)) >= 0 &&
-		 DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, highest)) <= 0))
+		 DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, st->od_rate_lowest)) >= 0 &&
+		 DatumGetInt32(DirectFunctionCall2(numeric_cmp, rate, st->od_rate_highest)) <= 0))
 		return;
+	r = DatumGetFloat8(DirectFunctionCall1(numeric_float8, rate));
 	if (derived)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -1840,7 +1842,7 @@ convert_record(ImportState *st)
 	if (nulls[OA_OD_RATE] && instance_hours &&
 		!nulls[OA_PUBLIC_OD_COST] && !nulls[OA_USAGE_AMOUNT])
 	{
-		values[OA_OD_RATE] = derived_rate(values[OA_PUBLIC_OD_COST],
+		values[OA_OD_RATE] = derived_rate(st, values[OA_PUBLIC_OD_COST],
 										  values[OA_USAGE_AMOUNT],
 										  &nulls[OA_OD_RATE]);
 		rate_derived = !nulls[OA_OD_RATE];
@@ -2045,6 +2047,11 @@ begin_import(FunctionCallInfo fcinfo, int input_encoding, bool verify_utf8)
 										"billing import row",
 										ALLOCSET_DEFAULT_SIZES);
 	csv_reader_init(&st->reader, on_record, st);
+	st->numeric_zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	st->od_rate_lowest = DirectFunctionCall1(float8_numeric,
+											 Float8GetDatum(IMPORT_OD_RATE_MIN));
+	st->od_rate_highest = DirectFunctionCall1(int4_numeric,
+											  Int32GetDatum(IMPORT_OD_RATE_MAX));
 	return st;
 }
 
@@ -2147,8 +2154,9 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 				 errmsg("could not open file \"%s\" for reading: %m", path)));
 
 	/*
-	 * Collect whole lines (LF, CRLF or bare CR ends); a CR at the end of a
-	 * buffer waits for the next one, which says whether an LF follows.
+	 * Collect whole physical lines (LF, CRLF or bare CR ends) and feed each
+	 * as it completes; a CR at the end of a buffer waits for the next one,
+	 * which says whether an LF follows.
 	 */
 	initStringInfo(&line);
 	while ((n = fread(buf, 1, sizeof(buf), file)) > 0)
@@ -2160,7 +2168,7 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 		{
 			if (*p == '\n')
 				appendStringInfoChar(&line, *p++);
-			feed_lines(st, line.data, line.len);
+			feed_physical_line(st, line.data, line.len);
 			resetStringInfo(&line);
 			pending_cr = false;
 		}
@@ -2178,7 +2186,7 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 			}
 			brk += line_end_length(brk, end);
 			appendBinaryStringInfo(&line, p, brk - p);
-			feed_lines(st, line.data, line.len);
+			feed_physical_line(st, line.data, line.len);
 			resetStringInfo(&line);
 			p = brk;
 		}
@@ -2188,7 +2196,7 @@ commitopt_parse_billing_file(PG_FUNCTION_ARGS)
 				(errcode_for_file_access(),
 				 errmsg("could not read file \"%s\": %m", path)));
 	if (line.len > 0)
-		feed_lines(st, line.data, line.len);
+		feed_physical_line(st, line.data, line.len);
 	FreeFile(file);
 	end_import(st);
 	return (Datum) 0;

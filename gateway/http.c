@@ -38,10 +38,10 @@
  *
  * Only HTTP/1.0 and 1.1 are spoken (505 otherwise); an HTTP/1.1 request
  * must have exactly one Host, header names only token characters, and no
- * header line may be folded (400).  Requests that could be smuggled past another HTTP hop (both
- * Content-Length and Transfer-Encoding, repeated Content-Length, any
- * transfer coding but "chunked", bad chunk syntax) are answered 400 and the
- * connection is closed.
+ * header line may be folded (400).  Requests that could be smuggled past
+ * another HTTP hop (both Content-Length and Transfer-Encoding, repeated
+ * Content-Length, any transfer coding but "chunked", bad chunk syntax) are
+ * answered 400 and the connection is closed.
  */
 #include "http.h"
 
